@@ -1,0 +1,53 @@
+"""Labels for the window that ends on row t.
+
+* From a column (``--target``): the integer value on row t.
+* From precipitation (``--target_from COL --rain_threshold X --horizon H``): 1 when the total of
+  COL over rows t+1 .. t+H (the H steps after the window) is greater than X, else 0.
+  The persistence baseline uses the same rule on the window's own last H rows, t-H+1 .. t.
+Rows where the label cannot be computed get -1 and produce no window.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+MISSING = -1
+
+
+def _window_totals(values: np.ndarray, horizon: int) -> np.ndarray:
+    """Total of each run of ``horizon`` consecutive rows, summed directly (not by differences of
+    a cumulative sum, whose rounding would make a dry day's total 1e-17 instead of 0)."""
+    return sliding_window_view(values, horizon).sum(axis=1)
+
+
+def future_rain_labels(source: np.ndarray, threshold: float, horizon: int) -> np.ndarray:
+    """Label of row t from rows t+1..t+H of one segment; MISSING where those rows run out or are NaN."""
+    n = len(source)
+    labels = np.full(n, MISSING, dtype=np.int64)
+    if n <= horizon:
+        return labels
+    totals = _window_totals(source[1:], horizon)  # totals[t] covers rows t+1 .. t+H
+    known = ~np.isnan(totals)
+    labels[: len(totals)][known] = (totals[known] > threshold).astype(np.int64)
+    return labels
+
+
+def persistence_labels(source: np.ndarray, threshold: float, horizon: int) -> np.ndarray:
+    """"Tomorrow like today": the same rule applied to rows t-H+1..t, the window's own last period."""
+    n = len(source)
+    labels = np.full(n, MISSING, dtype=np.int64)
+    if n < horizon:
+        return labels
+    totals = _window_totals(source, horizon)  # totals[i] covers rows i .. i+H-1, so t = i+H-1
+    known = ~np.isnan(totals)
+    tail = labels[horizon - 1:]
+    tail[known] = (totals[known] > threshold).astype(np.int64)
+    return labels
+
+
+def column_labels(values: np.ndarray) -> np.ndarray:
+    """Integer labels from a numeric column; NaN becomes MISSING. Values are checked by the caller."""
+    labels = np.full(len(values), MISSING, dtype=np.int64)
+    known = ~np.isnan(values)
+    labels[known] = values[known].astype(np.int64)
+    return labels

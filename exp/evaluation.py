@@ -1,0 +1,58 @@
+"""Predictions on one split and everything derived from them: metrics, baselines, predictions.csv."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from data_provider.windows import WindowSet
+from utils.metrics import baseline_metrics, classification_metrics, softmax
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device: torch.device) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy and the logits [n, n_classes] of every window, in the split's order."""
+    model.eval()
+    total, chunks = 0.0, []
+    for x, y, _ in windows.batches(batch_size):
+        logits = model(x.to(device)).float()
+        total += F.cross_entropy(logits, y.to(device), reduction="sum").item()
+        chunks.append(logits.cpu())
+    return total / max(len(windows), 1), torch.cat(chunks).numpy()
+
+
+def majority_class(train: WindowSet, n_classes: int) -> int:
+    """Chosen on train windows: nothing about the test set may pick a baseline."""
+    return int(np.bincount(train.labels, minlength=n_classes).argmax())
+
+
+def score_split(logits: np.ndarray, windows: WindowSet, n_classes: int, pos_label: int,
+                majority: int, persistence: np.ndarray | None) -> dict:
+    """The model's metrics and the trivial baselines', all on the same windows."""
+    probs = softmax(logits.astype(np.float64))
+    y_pred = probs.argmax(axis=1)
+    metrics = classification_metrics(windows.labels, y_pred, probs, n_classes, pos_label)
+    baselines = {
+        "majority": baseline_metrics(windows.labels, np.full(len(windows), majority), n_classes, pos_label,
+                                     rule=f"always class {majority} (the most frequent class in train windows)")
+    }
+    if persistence is not None:
+        baselines["persistence"] = baseline_metrics(
+            windows.labels, persistence, n_classes, pos_label,
+            rule="tomorrow like today: the label rule applied to the window's own last period")
+    metrics["baselines"] = baselines
+    return metrics
+
+
+def predictions_frame(logits: np.ndarray, windows: WindowSet, row_dates, row_groups) -> pd.DataFrame:
+    probs = softmax(logits.astype(np.float64))
+    frame = pd.DataFrame({
+        "date": row_dates[windows.ends] if row_dates is not None else np.full(len(windows), ""),
+        "group": row_groups[windows.ends],
+        "true_label": windows.labels,
+        "predicted_label": probs.argmax(axis=1),
+    })
+    for c in range(probs.shape[1]):
+        frame[f"prob_{c}"] = probs[:, c]
+    return frame

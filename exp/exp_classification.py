@@ -1,0 +1,272 @@
+"""Train, early-stop, test and re-test a classifier; every run leaves a folder that explains itself.
+
+Run folder ``<checkpoints>/<setting>/``:
+    config.json        every resolved option (+ features, n_vars, n_classes, data file hash)
+    data_report.json   what the data step did
+    checkpoint.pth     best-epoch weights, a plain state_dict (torch.load(weights_only=True))
+    epochs.csv         one row per epoch
+    metrics.json       test metrics of the best checkpoint beside the trivial baselines
+    predictions.csv    one row per test window
+    train.log          everything printed
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from data_provider.data_factory import data_provider
+from exp import console
+from exp.evaluation import majority_class, predict, predictions_frame, score_split
+from models import CLASSIFIERS
+from models.timer_xl_classifier import count_parameters, left_pad_length
+from utils.atomic_io import read_json, save_torch, write_csv, write_json
+from utils.cli import RUNTIME_FLAGS, setting_name
+from utils.early_stopping import EarlyStopping
+from utils.errors import UserError
+from utils.lr_schedule import learning_rate_at
+from utils.metrics import classification_metrics, softmax
+from utils.run_log import RunLog
+from utils.seeding import seed_everything
+
+
+class NonFiniteLoss(UserError):
+    """Training produced NaN/inf; the message is the diagnosis."""
+
+
+def pick_device(args) -> torch.device:
+    if args.use_gpu and torch.cuda.is_available():
+        return torch.device(f"cuda:{args.gpu}")
+    return torch.device("cpu")
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_model(cfg) -> torch.nn.Module:
+    return CLASSIFIERS[cfg.model](cfg)
+
+
+def model_namespace(args, data) -> argparse.Namespace:
+    cfg = argparse.Namespace(**vars(args))
+    cfg.n_vars = len(data.features)
+    cfg.n_classes = data.n_classes
+    cfg.feature_names = data.features
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------- train
+def train_one_epoch(model, optimizer, windows, cfg, device, generator, epoch: int, lr: float) -> float:
+    model.train()
+    total, seen = 0.0, 0
+    bar = tqdm(windows.batches(cfg.batch_size, shuffle=True, generator=generator),
+               total=math.ceil(len(windows) / cfg.batch_size), desc=f"epoch {epoch + 1}", leave=False, disable=None)
+    for batch, (x, y, _) in enumerate(bar):
+        x, y = x.to(device), y.to(device)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLoss(
+                f"non-finite training loss at epoch {epoch + 1}, batch {batch + 1}: inputs finite: "
+                f"{bool(torch.isfinite(x).all())}, largest |input| {x.abs().max().item():.3g}, learning rate {lr:.3g}; "
+                "lower --learning_rate or check the data report for extreme values")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+        optimizer.step()
+        total += loss.item() * len(y)
+        seen += len(y)
+        bar.set_postfix(loss=f"{total / seen:.4f}")
+    return total / max(seen, 1)
+
+
+def validation_scores(model, windows, cfg, device, n_classes: int) -> dict:
+    loss, logits = predict(model, windows, cfg.batch_size, device)
+    y_pred = softmax(logits).argmax(axis=1)
+    m = classification_metrics(windows.labels, y_pred, None, n_classes, cfg.pos_label)
+    return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
+
+
+def fit(model, data, cfg, run_dir: Path, device, log: RunLog) -> dict:
+    """The training loop; returns what happened (best epoch, stop reason, times)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    stopper = EarlyStopping(cfg.monitor, cfg.patience)
+    generator = torch.Generator().manual_seed(cfg.seed_used)
+    rows, stop_reason, started = [], "max epochs", time.time()
+    for epoch in range(cfg.train_epochs):
+        lr = learning_rate_at(epoch, schedule=cfg.lradj, learning_rate=cfg.learning_rate, tmax=cfg.tmax,
+                              warmup_epochs=cfg.warmup_epochs)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        t0 = time.time()
+        train_loss = train_one_epoch(model, optimizer, data.splits["train"], cfg, device, generator, epoch, lr)
+        val = validation_scores(model, data.splits["val"], cfg, device, data.n_classes)
+        improved = stopper.step(val[cfg.monitor], epoch)
+        if improved:
+            save_torch(run_dir / "checkpoint.pth", {k: v.detach().cpu() for k, v in model.state_dict().items()})
+        rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr,
+                     "seconds": time.time() - t0, "best": improved})
+        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val loss {val['val_loss']:.4f} "
+            f"acc {val['val_accuracy']:.4f} macro-F1 {val['val_macro_f1']:.4f} | lr {lr:.3g} | "
+            f"{time.time() - t0:.1f}s{'  *best' if improved else ''}")
+        if stopper.should_stop:
+            stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
+            break
+    return {
+        "best_epoch": stopper.best_epoch + 1,
+        f"best_{cfg.monitor}": stopper.best,
+        "epochs_run": len(rows),
+        "stop_reason": stop_reason,
+        "train_seconds": time.time() - started,
+    }
+
+
+# ------------------------------------------------------------------------------------------ test
+def load_weights(model, run_dir: Path) -> None:
+    path = run_dir / "checkpoint.pth"
+    if not path.exists():
+        raise UserError(f"{path}: no checkpoint; train the run first (--is_training 1)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, not a checkpoint, or a pickle carrying code
+        raise UserError(f"{path}: cannot be loaded as plain weights ({type(err).__name__}); "
+                        "retrain, or point --run_dir at an intact run") from None
+    model.load_state_dict(state)
+
+
+def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.DataFrame]:
+    """Test metrics of the weights in ``checkpoint.pth``: the same code path for training and re-test."""
+    load_weights(model, run_dir)
+    model.to(device)
+    test = data.splits["test"]
+    _, logits = predict(model, test, cfg.batch_size, device)
+    persistence = data.persistence["test"] if data.persistence is not None else None
+    metrics = score_split(logits, test, data.n_classes, cfg.pos_label,
+                          majority_class(data.splits["train"], data.n_classes), persistence)
+    return metrics, predictions_frame(logits, test, data.row_dates, data.row_groups)
+
+
+# --------------------------------------------------------------------------------- entry points
+def train_runs(args, log: RunLog) -> list[Path]:
+    data = data_provider(args)
+    for line in console.data_summary(data.report):
+        log(line)
+    pad = left_pad_length(args.seq_len, args.input_token_len)
+    if pad:
+        log(f"seq_len {args.seq_len} is not a multiple of input_token_len {args.input_token_len}: each window is "
+            f"left-padded with {pad} zero step(s) (the train mean); the most recent steps are all kept")
+    device = pick_device(args)
+    data_hash = file_sha256(data.report["file"])
+    run_dirs = []
+    for ii in range(args.itr):
+        cfg = model_namespace(args, data)
+        cfg.seed_used = args.seed + ii
+        cfg.setting = setting_name(args, ii)
+        cfg.data_sha256 = data_hash
+        run_dir = Path(args.checkpoints) / cfg.setting
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log.attach(run_dir / "train.log")
+        write_json(run_dir / "config.json", vars(cfg))
+        write_json(run_dir / "data_report.json", data.report)
+
+        seed_everything(cfg.seed_used)
+        model = build_model(cfg).to(device)
+        total, trainable = count_parameters(model)
+        log(f">>> run {ii + 1}/{args.itr}: {cfg.setting}")
+        log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
+            f"parameters {total:,} total, {trainable:,} trainable; device {device}; "
+            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}")
+        history = fit(model, data, cfg, run_dir, device, log)
+        log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "
+            f"({cfg.monitor} {history[f'best_{cfg.monitor}']:.4f})")
+
+        metrics, predictions = evaluate_test(model, data, cfg, run_dir, device)
+        metrics["training"] = {**history, "parameters_total": total, "parameters_trainable": trainable,
+                               "device": str(device)}
+        write_json(run_dir / "metrics.json", metrics)
+        write_csv(run_dir / "predictions.csv", predictions)
+        for line in console.metrics_table(metrics, "test"):
+            log(line)
+        log(f"run folder: {run_dir}")
+        run_dirs.append(run_dir)
+    return run_dirs
+
+
+def find_runs(args) -> list[Path]:
+    """Run folders whose config.json matches every flag the user typed (runtime flags aside)."""
+    if args.run_dir:
+        if not (Path(args.run_dir) / "config.json").exists():
+            raise UserError(f"--run_dir {args.run_dir}: no config.json there; give a folder written by a training run")
+        return [Path(args.run_dir)]
+    root = Path(args.checkpoints)
+    candidates = []
+    for config_path in sorted(root.glob("*/config.json")):
+        saved = read_json(config_path)
+        if saved.get("model_id") == args.model_id and saved.get("task_name") == args.task_name:
+            candidates.append((config_path.parent, saved))
+    if not candidates:
+        raise UserError(f"--is_training 0: no trained run with --model_id {args.model_id} under {root}; "
+                        "train it first or give --run_dir")
+    checked = [f for f in args.explicit if f not in RUNTIME_FLAGS]
+    matches = []
+    conflicts = []
+    for run_dir, saved in candidates:
+        differing = [f for f in checked if f in saved and saved[f] != getattr(args, f)]
+        if differing:
+            conflicts.append((run_dir, differing, saved))
+        else:
+            matches.append(run_dir)
+    if not matches:
+        run_dir, differing, saved = conflicts[0]
+        flag = differing[0]
+        raise UserError(f"--{flag} {getattr(args, flag)} contradicts the saved run {run_dir} ({flag}={saved[flag]}); "
+                        "drop the flag to re-test with the saved settings")
+    return matches
+
+
+def retest_runs(args, log: RunLog) -> list[Path]:
+    run_dirs = find_runs(args)
+    for run_dir in run_dirs:
+        log.attach(run_dir / "train.log")
+        saved = read_json(run_dir / "config.json")
+        cfg = argparse.Namespace(**saved)
+        for flag in RUNTIME_FLAGS:
+            setattr(cfg, flag, getattr(args, flag))
+        log(f">>> re-test {run_dir}")
+        data = data_provider(cfg)
+        if data.features != saved["feature_names"]:
+            raise UserError(f"{data.report['file']}: the features now are {data.features}, the run was trained on "
+                            f"{saved['feature_names']}; restore the data file the run was trained on")
+        if file_sha256(data.report["file"]) != saved.get("data_sha256"):
+            log(f"WARNING: {data.report['file']} changed since training; the metrics will differ")
+        device = pick_device(cfg)
+        model = build_model(cfg)
+        metrics, predictions = evaluate_test(model, data, cfg, run_dir, device)
+        write_json(run_dir / "metrics_retest.json", metrics)
+        write_csv(run_dir / "predictions_retest.csv", predictions)
+        for line in console.metrics_table(metrics, "re-test"):
+            log(line)
+        saved_metrics_path = run_dir / "metrics.json"
+        if saved_metrics_path.exists():
+            trained = read_json(saved_metrics_path)
+            trained.pop("training", None)
+            same = trained == read_json(run_dir / "metrics_retest.json")
+            log("re-test metrics are identical to metrics.json from training" if same else
+                "WARNING: re-test metrics differ from metrics.json from training (see metrics_retest.json)")
+        log(f"run folder: {run_dir}")
+    return run_dirs

@@ -1,0 +1,71 @@
+"""Timer-XL backbone + pooling + linear classification head.
+
+Parameter names: the backbone's live under ``backbone.`` with OpenLTM's names (so a pretrained
+checkpoint maps onto it by adding that prefix), the new head under ``classifier.``.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models import timer_xl
+
+# The sizes users ask for by name. ``full`` is the published pretrained Timer-XL.
+PRESETS = {
+    "small": dict(e_layers=4, d_model=512, d_ff=1024, n_heads=8),
+    "full": dict(e_layers=8, d_model=1024, d_ff=2048, n_heads=8),
+}
+
+POOLINGS = ("last", "mean")
+
+
+def left_pad_length(seq_len: int, token_len: int) -> int:
+    """Steps added in front of a window so that it splits into whole tokens."""
+    return (-seq_len) % token_len
+
+
+class Model(nn.Module):
+    """Classifies a window [B, seq_len, n_vars] into ``n_classes`` logits.
+
+    Pooling ``last`` concatenates every variable's last token (under causal attention the only
+    tokens that have seen the whole window); ``mean`` averages all tokens of all variables.
+    """
+
+    def __init__(self, configs):
+        super().__init__()
+        if configs.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {configs.pooling!r}")
+        self.seq_len = configs.seq_len
+        self.n_vars = configs.n_vars
+        self.pooling = configs.pooling
+        self.use_norm = configs.use_norm
+        self.pad = left_pad_length(configs.seq_len, configs.input_token_len)
+        self.backbone = timer_xl.Model(configs, forecast_head=False)
+        width = configs.d_model * (configs.n_vars if self.pooling == "last" else 1)
+        self.head_dropout = nn.Dropout(configs.dropout)
+        self.classifier = nn.Linear(width, configs.n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[1:] != (self.seq_len, self.n_vars):
+            raise ValueError(
+                f"expected windows of shape [batch, {self.seq_len}, {self.n_vars}], got {list(x.shape)}"
+            )
+        if self.use_norm:
+            x, _, _ = self.backbone.normalize(x)
+        if self.pad:
+            # Zeros in front: after train-split standardisation zero is the training mean. The
+            # most recent steps, which matter most, are never the ones cut.
+            x = F.pad(x, (0, 0, self.pad, 0))
+        h = self.backbone.encode(x)  # [B, C, N, D]
+        if self.pooling == "last":
+            pooled = h[:, :, -1, :].flatten(1)
+        else:
+            pooled = h.mean(dim=(1, 2))
+        return self.classifier(self.head_dropout(pooled))
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return total, trainable

@@ -1,0 +1,36 @@
+"""Entry point: ``python run.py --task_name classification --is_training 1 ...`` (see --help)."""
+from __future__ import annotations
+
+import sys
+
+from utils.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        # heavy imports inside the guard so that --help and flag errors answer fast
+        from exp.exp_classification import retest_runs, train_runs
+        from utils.cli import parse
+        from utils.run_log import RunLog
+
+        args = parse(argv)
+        log = RunLog()
+        if args.is_training:
+            train_runs(args, log)
+        else:
+            retest_runs(args, log)
+        return 0
+    except UserError as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: files already written in the run folder are complete", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

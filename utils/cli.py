@@ -1,0 +1,167 @@
+"""Command line: thuml's OpenLTM / Time-Series-Library flag names, plus what classification needs.
+
+``parse(argv)`` returns the resolved options and the set of flags the user typed, which re-testing
+uses to tell a deliberate contradiction of the saved run from a default.
+"""
+from __future__ import annotations
+
+import argparse
+
+from models.timer_xl_classifier import POOLINGS, PRESETS
+from utils.early_stopping import MONITORS
+from utils.errors import UserError
+from utils.lr_schedule import SCHEDULES
+
+# Flags that may differ between training and a re-test without changing what is tested.
+RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug"}
+
+
+def str2bool(text: str) -> bool:
+    lowered = str(text).lower()
+    if lowered in ("1", "true", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {text!r}")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        raise UserError(f"{message} (see python run.py --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False)
+
+    g = p.add_argument_group("basic config")
+    g.add_argument("--task_name", default="classification", choices=["classification"], help="what to run")
+    g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
+    g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
+    g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier"], help="model name")
+    g.add_argument("--des", default="exp", help="free-text description; part of the run folder name")
+    g.add_argument("--itr", type=int, default=1, help="number of repeats; repeat i uses seed + i")
+    g.add_argument("--seed", type=int, default=2021, help="random seed; a CPU run with the same seed repeats exactly")
+    g.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
+
+    g = p.add_argument_group("data")
+    g.add_argument("--data", default="PeruRainfall", choices=["PeruRainfall"],
+                   help="PeruRainfall: the generic rainfall CSV loader (any station/region CSV)")
+    g.add_argument("--root_path", default="./datasets/processed/", help="folder of the data file")
+    g.add_argument("--data_path", default="peru_rainfall.csv", help="CSV file name inside --root_path")
+    g.add_argument("--date_col", default=None, help="timestamp column (default: one named date/time/timestamp/datetime/valid_time)")
+    g.add_argument("--group_col", default=None, help="region or station column; windows never cross groups")
+    g.add_argument("--target", default=None, help="label column holding integer classes 0..n_classes-1")
+    g.add_argument("--target_from", default=None, help="precipitation column to derive rain/no-rain labels from")
+    g.add_argument("--rain_threshold", type=float, default=None,
+                   help="with --target_from: label 1 when the total over the next --horizon steps is > this, in the column's units")
+    g.add_argument("--horizon", type=int, default=1,
+                   help="steps after the window that the label looks at; also the gap kept before each split boundary")
+    g.add_argument("--features", default=None, help="comma-separated feature columns (default: every numeric column)")
+    g.add_argument("--exclude", default=None, help="comma-separated columns to leave out")
+    g.add_argument("--split", default="0.7,0.15,0.15", help="chronological train,val,test fractions within each group")
+    g.add_argument("--na_values", default=None, help="comma-separated sentinel values meaning missing, e.g. -9900")
+    g.add_argument("--max_gap", type=int, default=2, help="interpolate runs of at most this many missing steps; longer gaps drop the windows that touch them")
+    g.add_argument("--checkpoints", default="./checkpoints/", help="folder that holds one sub-folder per run")
+    g.add_argument("--run_dir", default=None, help="with --is_training 0: the run folder to re-test (default: found by --model_id)")
+
+    g = p.add_argument_group("windows and tokens")
+    g.add_argument("--seq_len", type=int, default=720, help="input window length in time steps")
+    g.add_argument("--input_token_len", type=int, default=96, help="time steps per token (Timer-XL's patch length)")
+    g.add_argument("--output_token_len", type=int, default=96, help="Timer-XL forecast length per token (kept for checkpoint compatibility)")
+
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", default="small", choices=sorted(PRESETS) + ["none"],
+                   help="small: 4 layers, d_model 512, d_ff 1024, 8 heads; full: 8, 1024, 2048, 8 (the published size)")
+    g.add_argument("--e_layers", type=int, default=None, help="transformer layers (overrides the preset)")
+    g.add_argument("--d_model", type=int, default=None, help="model width (overrides the preset)")
+    g.add_argument("--d_ff", type=int, default=None, help="feed-forward width (overrides the preset)")
+    g.add_argument("--n_heads", type=int, default=None, help="attention heads (overrides the preset)")
+    g.add_argument("--dropout", type=float, default=0.1, help="dropout")
+    g.add_argument("--activation", default="relu", choices=["relu", "gelu"], help="feed-forward activation")
+    g.add_argument("--use_norm", action="store_true", help="standardise each window per variable (OpenLTM's use_norm)")
+    g.add_argument("--covariate", action="store_true", help="OpenLTM's covariate attention mask (last variable is the target)")
+    g.add_argument("--pooling", default="last", choices=list(POOLINGS),
+                   help="last: every variable's last token, concatenated; mean: average of all tokens")
+    g.add_argument("--n_classes", type=int, default=None, help="number of classes (default: from the labels)")
+    g.add_argument("--pos_label", type=int, default=1, help="positive class for precision/recall/F1 in binary tasks")
+
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--batch_size", type=int, default=32, help="windows per batch")
+    g.add_argument("--learning_rate", type=float, default=1e-4, help="peak learning rate (AdamW)")
+    g.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay")
+    g.add_argument("--train_epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--patience", type=int, default=3, help="epochs without improvement of --monitor before stopping")
+    g.add_argument("--monitor", default="val_loss", choices=sorted(MONITORS), help="validation metric for early stopping and the best checkpoint")
+    g.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (same as --lradj cosine)")
+    g.add_argument("--tmax", type=int, default=None, help="epochs for the cosine to reach its minimum (default: --train_epochs)")
+    g.add_argument("--lradj", default=None, choices=list(SCHEDULES),
+                   help="schedule: cosine, constant (default), or OpenLTM's step decays type1 (x0.1/epoch), type2 (x0.5), type3 (x0.9)")
+    g.add_argument("--warmup_epochs", type=int, default=0, help="linear warmup epochs before the schedule")
+    g.add_argument("--clip_grad", type=float, default=1.0, help="clip the gradient norm to this (0: off)")
+
+    g = p.add_argument_group("device")
+    g.add_argument("--use_gpu", type=str2bool, default=True, help="use CUDA when available")
+    g.add_argument("--gpu", type=int, default=0, help="CUDA device index")
+    g.add_argument("--num_workers", type=int, default=0,
+                   help="accepted for compatibility; batches are gathered in-process by vectorised indexing")
+    return p
+
+
+def explicit_flags(argv: list[str]) -> set[str]:
+    """The destinations the user actually typed: parse again with every default suppressed."""
+    shadow = build_parser()
+    for action in shadow._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(shadow.parse_args(argv)))
+
+
+def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
+    """Apply the preset and the schedule flags; check the numbers that must be positive."""
+    if args.preset != "none":
+        for key, value in PRESETS[args.preset].items():
+            if getattr(args, key) is None:
+                setattr(args, key, value)
+    for key in ("e_layers", "d_model", "d_ff", "n_heads"):
+        if getattr(args, key) is None:
+            raise UserError(f"--{key} is required with --preset none")
+    if args.cosine and args.lradj not in (None, "cosine"):
+        raise UserError(f"--cosine contradicts --lradj {args.lradj}; give one of them")
+    args.lradj = "cosine" if args.cosine else (args.lradj or "constant")
+    args.cosine = args.lradj == "cosine"
+    if args.tmax is None:
+        args.tmax = args.train_epochs
+    for key in ("seq_len", "input_token_len", "output_token_len", "e_layers", "d_model", "d_ff", "n_heads",
+                "batch_size", "train_epochs", "itr", "tmax"):
+        if getattr(args, key) <= 0:
+            raise UserError(f"--{key} must be a positive whole number, got {getattr(args, key)}")
+    for key in ("patience", "horizon", "max_gap", "warmup_epochs"):
+        if getattr(args, key) < 0:
+            raise UserError(f"--{key} must be 0 or more, got {getattr(args, key)}")
+    if args.patience == 0:
+        raise UserError("--patience must be at least 1")
+    if args.horizon == 0 and args.target_from:
+        raise UserError("--horizon must be at least 1 with --target_from (the label looks at the steps after the window)")
+    if args.d_model % args.n_heads or (args.d_model // args.n_heads) % 4:
+        raise UserError(f"--d_model {args.d_model} / --n_heads {args.n_heads} must be a whole multiple of 4; "
+                        "change one of them")
+    if args.target_from and args.rain_threshold is None:
+        raise UserError(f"--rain_threshold is required with --target_from: give the amount in the units of "
+                        f"'{args.target_from}' (e.g. 0.1 for millimetres; ERA5's tp is in metres)")
+    if not 0 <= args.dropout < 1:
+        raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if args.learning_rate <= 0:
+        raise UserError(f"--learning_rate must be positive, got {args.learning_rate}")
+    args.explicit = sorted(explicit)
+    return args
+
+
+def setting_name(args, ii: int) -> str:
+    """OpenLTM-style run folder name. Only a label: re-testing reads config.json, never this string."""
+    return (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_sl{args.seq_len}_it{args.input_token_len}"
+            f"_lr{args.learning_rate}_bt{args.batch_size}_wd{args.weight_decay}_el{args.e_layers}_dm{args.d_model}"
+            f"_dff{args.d_ff}_nh{args.n_heads}_cos{args.cosine}_{args.des}_{ii}")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
+    return resolve(args, explicit_flags(argv))

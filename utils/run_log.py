@@ -1,0 +1,25 @@
+"""Console output that is also appended to the run folder's train.log."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class RunLog:
+    def __init__(self, path: Path | None = None):
+        self.path = Path(path) if path else None
+        self._pending: list[str] = []  # lines printed before the run folder existed
+
+    def attach(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as handle:
+            handle.writelines(line + "\n" for line in self._pending)
+        self._pending = []
+
+    def __call__(self, message: str = "") -> None:
+        print(message, flush=True)
+        if self.path is None:
+            self._pending.append(message)
+            return
+        with open(self.path, "a") as handle:
+            handle.write(message + "\n")
