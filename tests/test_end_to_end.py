@@ -1,0 +1,125 @@
+"""run.py as a user runs it: train + test, re-test, repeatability, and one-line errors."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import ROOT, rain_table
+from run import main
+
+TINY = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--batch_size", "16",
+        "--seq_len", "8", "--input_token_len", "4", "--train_epochs", "3", "--patience", "2", "--cosine"]
+
+
+@pytest.fixture
+def workspace(tmp_path):
+    rain_table(n_rows=160).to_csv(tmp_path / "rain.csv", index=False)
+    return tmp_path
+
+
+def train_argv(ws, *extra):
+    return ["--task_name", "classification", "--is_training", "1", "--model", "timer_xl_classifier",
+            "--data", "PeruRainfall", "--root_path", str(ws), "--data_path", "rain.csv", "--group_col", "region",
+            "--target_from", "tp_mm", "--rain_threshold", "0.5", "--horizon", "2",
+            "--checkpoints", str(ws / "ck"), "--model_id", "tiny", *TINY, *extra]
+
+
+def only_run(ws):
+    (run_dir,) = [p for p in (ws / "ck").iterdir() if p.is_dir()]
+    return run_dir
+
+
+def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(workspace, capsys):
+    assert main(train_argv(workspace)) == 0
+    out = capsys.readouterr().out
+    run_dir = only_run(workspace)
+    assert out.strip().splitlines()[-1] == f"run folder: {run_dir}"
+    assert run_dir.name.startswith("classification_tiny_timer_xl_classifier_PeruRainfall_sl8_it4_")
+    for name in ("checkpoint.pth", "config.json", "data_report.json", "epochs.csv", "metrics.json",
+                 "predictions.csv", "train.log"):
+        assert (run_dir / name).is_file(), name
+
+    state = torch.load(run_dir / "checkpoint.pth", weights_only=True)
+    assert all(isinstance(v, torch.Tensor) for v in state.values())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["e_layers"] == 1 and config["n_vars"] == 3 and config["lradj"] == "cosine"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    cm = metrics["confusion_matrix"]
+    assert metrics["accuracy"] == (cm[0][0] + cm[1][1]) / sum(map(sum, cm))
+    assert set(metrics["baselines"]) == {"majority", "persistence"}
+    assert metrics["n"] == json.loads((run_dir / "data_report.json").read_text())["splits"]["test"]["windows"]
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    assert list(epochs.columns[:6]) == ["epoch", "train_loss", "val_loss", "val_accuracy", "val_macro_f1", "lr"]
+    assert metrics["training"]["best_epoch"] == int(epochs.loc[epochs["val_loss"].idxmin(), "epoch"])
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert len(predictions) == metrics["n"]
+    assert list(predictions.columns) == ["date", "group", "true_label", "predicted_label", "prob_0", "prob_1"]
+    assert (predictions["true_label"] == predictions["predicted_label"]).mean() == metrics["accuracy"]
+    assert "baseline: persistence" in out and "epoch   1 |" in (run_dir / "train.log").read_text()
+
+    # re-test with no model flags at all: found through config.json, same numbers exactly
+    assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "re-test metrics are identical to metrics.json from training" in out
+    retest = json.loads((run_dir / "metrics_retest.json").read_text())
+    metrics.pop("training")
+    assert retest == metrics
+
+
+def test_retest_refuses_a_flag_that_contradicts_the_saved_run(workspace, capsys):
+    assert main(train_argv(workspace, "--train_epochs", "1")) == 0
+    capsys.readouterr()
+    code = main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny", "--d_model", "32"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--d_model 32 contradicts the saved run" in err and "d_model=16" in err
+
+
+def test_same_seed_same_metrics(workspace):
+    first, second = workspace / "a", workspace / "b"
+    for ck in (first, second):
+        assert main(train_argv(workspace, "--checkpoints", str(ck))) == 0
+    read = [json.loads(next(ck.glob("*/metrics.json")).read_text()) for ck in (first, second)]
+    for m in read:
+        m["training"].pop("train_seconds")
+    assert read[0] == read[1]
+    epochs = [pd.read_csv(next(ck.glob("*/epochs.csv"))).drop(columns="seconds") for ck in (first, second)]
+    pd.testing.assert_frame_equal(*epochs)
+
+
+def test_itr_runs_one_folder_per_seed(workspace):
+    assert main(train_argv(workspace, "--itr", "2", "--train_epochs", "1")) == 0
+    folders = sorted(p.name for p in (workspace / "ck").iterdir())
+    assert [f[-2:] for f in folders] == ["_0", "_1"]
+    seeds = [json.loads((workspace / "ck" / f / "config.json").read_text())["seed_used"] for f in folders]
+    assert seeds == [2021, 2022]
+
+
+def test_the_shipped_sample_trains(tmp_path):
+    argv = ["--root_path", str(ROOT / "datasets" / "sample"), "--data_path", "seattle_weather.csv",
+            "--target_from", "precipitation", "--rain_threshold", "0", "--checkpoints", str(tmp_path),
+            "--model_id", "sample", *TINY, "--train_epochs", "1"]
+    assert main(argv) == 0
+    report = json.loads(next(tmp_path.glob("*/data_report.json")).read_text())
+    assert report["skipped_non_numeric"] == ["weather"]
+    assert report["splits"]["train"]["windows"] > 900
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--data_path", "missing.csv"], "missing.csv: file not found; check --root_path and --data_path"),
+    (["--seq_len", "0"], "--seq_len must be a positive whole number, got 0"),
+    (["--rain_threshold", "0.5", "--cosine", "--lradj", "type1"], "--cosine contradicts --lradj type1"),
+    (["--no_such_flag"], "unrecognized arguments: --no_such_flag"),
+])
+def test_bad_input_is_one_line_without_traceback(workspace, argv, message):
+    base = ["--root_path", str(workspace), "--data_path", "rain.csv", "--group_col", "region",
+            "--target_from", "tp_mm", "--rain_threshold", "0.5", "--checkpoints", str(workspace / "ck")]
+    result = subprocess.run([sys.executable, str(ROOT / "run.py"), *base, *argv],
+                            capture_output=True, text=True, cwd=workspace)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

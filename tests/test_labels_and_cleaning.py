@@ -1,0 +1,49 @@
+"""Label rules and missing-value rules, on arrays small enough to check by hand."""
+import numpy as np
+
+from data_provider import cleaning, labels
+
+NAN = np.nan
+
+
+def test_future_label_is_the_total_over_the_next_h_steps():
+    rain = np.array([0.0, 0.0, 0.3, 0.4, 0.0, 0.0, 2.0])
+    # window ending at t looks at t+1 .. t+2
+    got = labels.future_rain_labels(rain, threshold=0.5, horizon=2)
+    assert got.tolist() == [0, 1, 0, 0, 1, -1, -1]
+
+
+def test_threshold_is_strictly_greater_and_dry_totals_are_exactly_zero():
+    rain = np.array([1e6, 0.0, 0.0, 0.0, 0.0])  # a huge value first must not leave 1e-10 residue
+    assert labels.future_rain_labels(rain, threshold=0.0, horizon=2).tolist() == [0, 0, 0, -1, -1]
+    assert labels.future_rain_labels(np.array([0.0, 0.5]), 0.5, 1).tolist() == [0, -1]
+
+
+def test_unknown_future_rain_gives_no_label():
+    rain = np.array([0.0, NAN, 1.0, 1.0])
+    assert labels.future_rain_labels(rain, 0.5, 1).tolist() == [-1, 1, 1, -1]
+
+
+def test_persistence_uses_the_windows_own_last_period():
+    rain = np.array([0.0, 1.0, 0.0, 0.0, 3.0])
+    assert labels.persistence_labels(rain, 0.5, 2).tolist() == [-1, 1, 1, 0, 1]
+
+
+def test_sentinels_and_infinities_become_missing_and_are_counted():
+    values = np.array([[1.0, -9900.0], [np.inf, 2.0], [-np.inf, -9900.0]])
+    out, sentinels, infs = cleaning.mark_missing(values, [-9900.0])
+    assert np.isnan(out).tolist() == [[False, True], [True, False], [True, True]]
+    assert sentinels.tolist() == [0, 2] and infs.tolist() == [2, 0]
+
+
+def test_short_interior_gaps_are_interpolated_long_and_edge_gaps_are_not():
+    column = np.array([NAN, 1.0, NAN, 3.0, NAN, NAN, NAN, 7.0, NAN])
+    filled = cleaning.interpolate_short_gaps(column, max_gap=2)
+    assert filled == 1
+    assert column[2] == 2.0
+    assert np.isnan(column[[0, 4, 5, 6, 8]]).all()
+
+
+def test_max_gap_zero_fills_nothing():
+    column = np.array([1.0, NAN, 3.0])
+    assert cleaning.interpolate_short_gaps(column, max_gap=0) == 0 and np.isnan(column[1])

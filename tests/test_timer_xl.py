@@ -1,0 +1,128 @@
+"""The backbone: OpenLTM's names and shapes, the eager attention math, and causality."""
+import math
+import types
+
+import pytest
+import torch
+
+from models import timer_xl, timer_xl_classifier
+
+
+def config(**overrides):
+    base = dict(input_token_len=4, output_token_len=4, d_model=32, n_heads=4, e_layers=2, d_ff=48,
+                dropout=0.0, activation="relu", use_norm=False, covariate=False)
+    base.update(overrides)
+    return types.SimpleNamespace(**base)
+
+
+def test_state_dict_uses_openltm_names_and_shapes():
+    model = timer_xl.Model(config())
+    shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    expected = {"embedding.weight": (32, 4), "embedding.bias": (32,), "blocks.norm.weight": (32,),
+                "blocks.norm.bias": (32,), "head.weight": (4, 32), "head.bias": (4,)}
+    for i in range(2):
+        p = f"blocks.attn_layers.{i}."
+        expected[p + "attention.inner_attention.attn_bias.emb.weight"] = (2, 4)
+        for proj in ("query", "key", "value", "out"):
+            expected[p + f"attention.{proj}_projection.weight"] = (32, 32)
+            expected[p + f"attention.{proj}_projection.bias"] = (32,)
+        expected.update({p + "conv1.weight": (48, 32, 1), p + "conv1.bias": (48,),
+                         p + "conv2.weight": (32, 48, 1), p + "conv2.bias": (32,)})
+        for norm in ("norm1", "norm2"):
+            expected[p + f"{norm}.weight"] = (32,)
+            expected[p + f"{norm}.bias"] = (32,)
+    assert shapes == expected
+
+
+def reference_time_attention(attn: timer_xl.TimeAttention, q, k, v, n_vars, n_tokens):
+    """The eager formulation written out independently: rotary as complex multiplication on the
+    first half of each head, softmax(scale * (q.k + bias)) with future time steps at -inf."""
+    B, H, L, E = q.shape
+    half = E // 2
+    theta = 1.0 / 10000 ** (torch.arange(0, half, 2, dtype=torch.float64) / half)
+    rot = torch.polar(torch.ones(L, half // 2, dtype=torch.float64),
+                      torch.arange(L, dtype=torch.float64)[:, None] * theta[None, :])
+
+    def rotate(t):
+        t = t.double()
+        c = torch.view_as_complex(t[..., :half].reshape(B, H, L, half // 2, 2).contiguous())
+        return torch.cat((torch.view_as_real(c * rot).reshape(B, H, L, half), t[..., half:]), dim=-1)
+
+    qr, kr = rotate(q), rotate(k)
+    var = torch.arange(L) // n_tokens
+    time = torch.arange(L) % n_tokens
+    weight = attn.attn_bias.emb.weight.double()  # [2, H]
+    bias = torch.where((var[:, None] == var[None, :])[None], weight[1][:, None, None], weight[0][:, None, None])
+    scores = qr @ kr.transpose(-1, -2) + bias
+    scores = scores.masked_fill(time[None, :] > time[:, None], float("-inf"))
+    probs = torch.softmax(scores / math.sqrt(E), dim=-1)
+    return (probs @ v.double()).float()
+
+
+def test_sdpa_attention_equals_eager_formulation():
+    torch.manual_seed(0)
+    attn = timer_xl.TimeAttention(d_model=64, n_heads=4, dropout=0.0).eval()
+    torch.nn.init.normal_(attn.attn_bias.emb.weight, std=1.0)
+    n_vars, n_tokens = 3, 5
+    q, k, v = (torch.randn(2, 4, n_vars * n_tokens, 16) for _ in range(3))
+    ours = attn(q, k, v, n_vars, n_tokens)
+    assert torch.allclose(ours, reference_time_attention(attn, q, k, v, n_vars, n_tokens), atol=1e-5)
+
+
+def test_no_token_sees_a_later_time_step():
+    torch.manual_seed(0)
+    model = timer_xl.Model(config()).eval()
+    x = torch.randn(2, 16, 3)  # 4 tokens per variable
+    changed = x.clone()
+    changed[:, -1, 0] += 10.0  # last time step of variable 0 only
+    with torch.no_grad():
+        before, after = model.encode(x), model.encode(changed)
+    assert torch.equal(before[:, :, :-1], after[:, :, :-1]), "an earlier token changed"
+    # the last token of *every* variable sees variable 0's last step (cross-variable attention)
+    assert all(not torch.allclose(before[:, c, -1], after[:, c, -1]) for c in range(3))
+
+
+def test_forecast_has_openltm_output_shape():
+    model = timer_xl.Model(config(use_norm=True)).eval()
+    out = model(torch.randn(2, 12, 5), None, None)
+    assert out.shape == (2, 12, 5)  # [B, n_tokens * output_token_len, C]
+
+
+def test_rejects_head_width_that_rotary_cannot_split():
+    with pytest.raises(ValueError, match="multiple of 4"):
+        timer_xl.Model(config(d_model=30, n_heads=5))
+
+
+def classifier_config(**overrides):
+    cfg = config(seq_len=10, n_vars=3, n_classes=2, pooling="last")
+    for key, value in overrides.items():
+        setattr(cfg, key, value)
+    return cfg
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_classifier_left_pads_and_keeps_every_step(pooling):
+    torch.manual_seed(0)
+    model = timer_xl_classifier.Model(classifier_config(pooling=pooling)).eval()
+    assert model.pad == 2  # 10 steps -> 3 tokens of 4
+    x = torch.randn(4, 10, 3)
+    with torch.no_grad():
+        base = model(x)
+        for step in (0, -1):  # the oldest and the most recent step both reach the logits
+            changed = x.clone()
+            changed[:, step, 1] += 5.0
+            assert not torch.allclose(base, model(changed))
+    assert base.shape == (4, 2)
+
+
+def test_classifier_has_no_unused_forecast_head():
+    model = timer_xl_classifier.Model(classifier_config())
+    names = [n for n, _ in model.named_parameters()]
+    assert not any(n.startswith("backbone.head") for n in names)
+    assert {n.split(".")[0] for n in names} == {"backbone", "classifier"}
+
+
+def test_classifier_refuses_windows_of_the_wrong_shape():
+    model = timer_xl_classifier.Model(classifier_config())
+    with pytest.raises(ValueError, match=r"\[batch, 10, 3\]"):
+        model(torch.randn(2, 12, 3))
