@@ -198,7 +198,7 @@ def prepare(args) -> PreparedData:
         if table.date_col and len(split_ends):
             split_report[split]["window_end_range"] = [_format_date(frame[table.date_col].iloc[split_ends.min()]),
                                                        _format_date(frame[table.date_col].iloc[split_ends.max()])]
-    _check_windows(table, splits, split_report, seq_len, horizon, len(frame))
+    _check_windows(table, splits, split_report, seq_len, horizon)
 
     if table.source_col:
         label_desc = {
@@ -252,7 +252,7 @@ def prepare(args) -> PreparedData:
     )
 
 
-def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int, n_rows: int) -> None:
+def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int) -> None:
     for split in SPLITS:
         if len(splits[split]) == 0:
             rows = split_report[split]["rows"]

@@ -127,6 +127,9 @@ def fit(model, data, cfg, run_dir: Path, device, log: RunLog) -> dict:
         if stopper.should_stop:
             stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
             break
+    if stopper.best_epoch is None:
+        raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
+                        "check the data report and lower --learning_rate")
     return {
         "best_epoch": stopper.best_epoch + 1,
         f"best_{cfg.monitor}": stopper.best,
@@ -207,6 +210,12 @@ def train_runs(args, log: RunLog) -> list[Path]:
     return run_dirs
 
 
+def same_setting(flag: str, saved, given) -> bool:
+    if flag.endswith("_path") and saved is not None and given is not None:
+        return Path(saved) == Path(given)  # datasets/x/ and datasets/x are the same folder
+    return saved == given
+
+
 def find_runs(args) -> list[Path]:
     """Run folders whose config.json matches every flag the user typed (runtime flags aside)."""
     if args.run_dir:
@@ -226,7 +235,7 @@ def find_runs(args) -> list[Path]:
     matches = []
     conflicts = []
     for run_dir, saved in candidates:
-        differing = [f for f in checked if f in saved and saved[f] != getattr(args, f)]
+        differing = [f for f in checked if f in saved and not same_setting(f, saved[f], getattr(args, f))]
         if differing:
             conflicts.append((run_dir, differing, saved))
         else:
