@@ -199,6 +199,11 @@ def prepare(args) -> PreparedData:
             split_report[split]["window_end_range"] = [_format_date(frame[table.date_col].iloc[split_ends.min()]),
                                                        _format_date(frame[table.date_col].iloc[split_ends.max()])]
     _check_windows(table, splits, split_report, seq_len, horizon)
+    train_shares = split_report["train"]["class_shares"]
+    rare = [c for c, share in train_shares.items() if share is not None and share < 0.02]
+    if rare:
+        warnings.append(f"class(es) {', '.join(rare)} make up under 2% of train windows ({train_shares}); "
+                        "check the label rule's threshold and units")
 
     if table.source_col:
         label_desc = {

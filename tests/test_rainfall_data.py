@@ -150,3 +150,13 @@ def test_bad_settings_are_clear_errors(rain_csv, overrides, message):
     with pytest.raises(UserError, match=None) as err:
         prepare(data_args(rain_csv, **overrides))
     assert message in str(err.value)
+
+
+def test_a_threshold_in_the_wrong_units_warns_about_a_rare_class(tmp_path):
+    frame = rain_table(n_rows=400)
+    frame.loc[frame.index % 97 == 0, "tp_mm"] = 50.0  # a few downpours among many light showers
+    path = tmp_path / "rain.csv"
+    frame.to_csv(path, index=False)
+    data = prepare(data_args(path, rain_threshold=40))  # threshold meant for another unit
+    assert any("under 2% of train windows" in w for w in data.report["warnings"])
+    assert not any("under 2%" in w for w in prepare(data_args(path)).report["warnings"])
