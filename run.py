@@ -12,12 +12,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # heavy imports inside the guard so that --help and flag errors answer fast
         from exp.exp_classification import retest_runs, train_runs
+        from exp.exp_pretrain import pretrain_runs
         from utils.cli import parse
         from utils.run_log import RunLog
 
         args = parse(argv)
         log = RunLog()
-        if args.is_training:
+        if args.task_name == "pretrain":
+            if not args.is_training:
+                raise UserError("--is_training 0 re-tests classification runs; a pretrain run's test MSE is in "
+                                "its metrics.json")
+            pretrain_runs(args, log)
+        elif args.is_training:
             train_runs(args, log)
         else:
             retest_runs(args, log)

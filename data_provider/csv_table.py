@@ -117,7 +117,10 @@ def load_table(args) -> Table:
     group_col = args.group_col or None
     if group_col:
         _require_column(frame, path, group_col, "--group_col")
-    if bool(args.target) == bool(args.target_from):
+    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
+    if args.target and args.target_from:
+        raise UserError("give only one of --target and --target_from")
+    if not unlabeled and not (args.target or args.target_from):
         raise UserError("give exactly one of --target COLUMN (integer classes) or --target_from COLUMN "
                         "(label derived from a precipitation column)")
     label_col = args.target or None

@@ -85,6 +85,9 @@ def _format_date(value) -> str | None:
 
 
 def prepare(args) -> PreparedData:
+    """Windows for classification, or (``--task_name pretrain``) unlabeled windows whose span is
+    ``seq_len + output_token_len``: the input plus the points the last token must forecast."""
+    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
     table = load_table(args)
     ratios = parse_ratios(args.split)
     sentinels = parse_sentinels(args.na_values)
@@ -98,7 +101,9 @@ def prepare(args) -> PreparedData:
         source_raw = _numeric_column(table, table.source_col, "--target_from")
         source, _, _ = cleaning.mark_missing(source_raw[:, None], sentinels)
         source = source[:, 0]
-    if table.label_col:
+    if unlabeled:
+        row_labels, n_classes = np.zeros(len(frame), dtype=np.int64), 1
+    elif table.label_col:
         row_labels, n_classes = _class_labels(table, args.n_classes)
     else:
         row_labels, n_classes = None, 2
@@ -158,13 +163,13 @@ def prepare(args) -> PreparedData:
     row_ok = ~np.isnan(scaled).any(axis=1)
 
     # --- labels and windows, segment by segment
-    seq_len, horizon = args.seq_len, args.horizon
+    seq_len, horizon = (args.seq_len + args.output_token_len, 0) if unlabeled else (args.seq_len, args.horizon)
     ends: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     window_labels: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     persist: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     by_group: dict[str, dict] = {}
     for group, split, a, b in segments:
-        if source is not None:
+        if source is not None and not unlabeled:
             seg_labels = label_rules.future_rain_labels(source[a:b], args.rain_threshold, horizon)
             seg_persist = label_rules.persistence_labels(source[a:b], args.rain_threshold, horizon)
         else:
@@ -198,14 +203,17 @@ def prepare(args) -> PreparedData:
         if table.date_col and len(split_ends):
             split_report[split]["window_end_range"] = [_format_date(frame[table.date_col].iloc[split_ends.min()]),
                                                        _format_date(frame[table.date_col].iloc[split_ends.max()])]
-    _check_windows(table, splits, split_report, seq_len, horizon)
+    _check_windows(table, splits, split_report, seq_len, horizon, check_classes=not unlabeled)
     train_shares = split_report["train"]["class_shares"]
-    rare = [c for c, share in train_shares.items() if share is not None and share < 0.02]
+    rare = [c for c, share in train_shares.items() if share is not None and share < 0.02 and not unlabeled]
     if rare:
         warnings.append(f"class(es) {', '.join(rare)} make up under 2% of train windows ({train_shares}); "
                         "check the label rule's threshold and units")
 
-    if table.source_col:
+    if unlabeled:
+        label_desc = {"mode": "none", "rule": f"unlabeled: each window spans seq_len {args.seq_len} + "
+                                               f"output_token_len {args.output_token_len} steps"}
+    elif table.source_col:
         label_desc = {
             "mode": "threshold", "column": table.source_col, "threshold": args.rain_threshold, "horizon": horizon,
             "rule": f"label 1 when the total of '{table.source_col}' over the {horizon} step(s) after the window "
@@ -250,14 +258,16 @@ def prepare(args) -> PreparedData:
         splits=splits,
         n_classes=n_classes,
         features=features,
-        persistence={s: np.concatenate(persist[s]).astype(np.int64) for s in SPLITS} if source is not None else None,
+        persistence={s: np.concatenate(persist[s]).astype(np.int64) for s in SPLITS}
+        if source is not None and not unlabeled else None,
         row_dates=frame[table.date_col].to_numpy() if table.date_col else None,
         row_groups=group_values.astype(str),
         report=report,
     )
 
 
-def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int) -> None:
+def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int,
+                   check_classes: bool = True) -> None:
     for split in SPLITS:
         if len(splits[split]) == 0:
             rows = split_report[split]["rows"]
@@ -267,7 +277,7 @@ def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int,
                 "lower --seq_len, raise --max_gap or give more data"
             )
     counts = split_report["train"]["class_counts"]
-    if sum(1 for c in counts.values() if c > 0) < 2:
+    if check_classes and sum(1 for c in counts.values() if c > 0) < 2:
         raise UserError(
             f"{table.path}: the train split has only one class (window counts {counts}); "
             "change --rain_threshold / --horizon or the split so both classes occur"

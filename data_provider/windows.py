@@ -47,6 +47,10 @@ class WindowSet:
     def __len__(self) -> int:
         return len(self.ends)
 
+    def subset(self, positions: np.ndarray) -> "WindowSet":
+        """The windows number ``positions``, sharing the same data array."""
+        return WindowSet(self.name, self.data, self.ends[positions], self.labels[positions], self.seq_len)
+
     def gather(self, positions: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Windows number ``positions`` of this set as one [B, seq_len, n_vars] tensor."""
         ends = torch.as_tensor(self.ends)[torch.as_tensor(positions)]

@@ -45,4 +45,19 @@ def metrics_table(metrics: dict, title: str) -> list[str]:
         lines.append(f"{'baseline: ' + name:<{width}}" + "".join(" " + _fmt(base[c]) for c in COLUMNS))
     lines.append(f"ROC-AUC {_fmt(metrics['roc_auc'], 0)}  PR-AUC {_fmt(metrics['pr_auc'], 0)}  "
                  f"confusion matrix (rows true {metrics['labels']}, cols predicted): {metrics['confusion_matrix']}")
+    return lines + collapse_warnings(metrics)
+
+
+def collapse_warnings(metrics: dict) -> list[str]:
+    """Loud lines when the model is no better than predicting one class."""
+    lines = []
+    shares = metrics["predicted_class_shares"]
+    top = max(shares, key=shares.get)
+    if shares[top] >= 0.95:
+        lines.append(f"WARNING: collapse: the model predicts class {top} for {shares[top]:.1%} of test windows "
+                     f"(predicted shares {shares}; true shares of the test windows in the data report)")
+    majority = metrics["baselines"]["majority"]["macro_f1"]
+    if metrics["macro_f1"] <= majority:
+        lines.append(f"WARNING: macro-F1 {metrics['macro_f1']:.4f} is not above the majority baseline's "
+                     f"{majority:.4f}: the model has learned nothing the class balance does not give")
     return lines

@@ -33,6 +33,8 @@ def score_split(logits: np.ndarray, windows: WindowSet, n_classes: int, pos_labe
     probs = softmax(logits.astype(np.float64))
     y_pred = probs.argmax(axis=1)
     metrics = classification_metrics(windows.labels, y_pred, probs, n_classes, pos_label)
+    shares = np.bincount(y_pred, minlength=n_classes) / max(len(y_pred), 1)
+    metrics["predicted_class_shares"] = {str(c): float(shares[c]) for c in range(n_classes)}
     baselines = {
         "majority": baseline_metrics(windows.labels, np.full(len(windows), majority), n_classes, pos_label,
                                      rule=f"always class {majority} (the most frequent class in train windows)")

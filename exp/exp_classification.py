@@ -13,33 +13,26 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from data_provider.data_factory import data_provider
 from exp import console
+from exp.adaptation import adapt, adopt_checkpoint_architecture
 from exp.evaluation import majority_class, predict, predictions_frame, score_split
+from exp.training_loop import fit
 from models import CLASSIFIERS
 from models.timer_xl_classifier import count_parameters, left_pad_length
-from utils.atomic_io import read_json, save_torch, write_csv, write_json
+from utils.atomic_io import read_json, write_csv, write_json
 from utils.cli import RUNTIME_FLAGS, setting_name
-from utils.early_stopping import EarlyStopping
 from utils.errors import UserError
-from utils.lr_schedule import learning_rate_at
 from utils.metrics import classification_metrics, softmax
 from utils.run_log import RunLog
 from utils.seeding import seed_everything
-
-
-class NonFiniteLoss(UserError):
-    """Training produced NaN/inf; the message is the diagnosis."""
 
 
 def pick_device(args) -> torch.device:
@@ -69,29 +62,8 @@ def model_namespace(args, data) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------------- train
-def train_one_epoch(model, optimizer, windows, cfg, device, generator, epoch: int, lr: float) -> float:
-    model.train()
-    total, seen = 0.0, 0
-    bar = tqdm(windows.batches(cfg.batch_size, shuffle=True, generator=generator),
-               total=math.ceil(len(windows) / cfg.batch_size), desc=f"epoch {epoch + 1}", leave=False, disable=None)
-    for batch, (x, y, _) in enumerate(bar):
-        x, y = x.to(device), y.to(device)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(
-                f"non-finite training loss at epoch {epoch + 1}, batch {batch + 1}: inputs finite: "
-                f"{bool(torch.isfinite(x).all())}, largest |input| {x.abs().max().item():.3g}, learning rate {lr:.3g}; "
-                "lower --learning_rate or check the data report for extreme values")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.clip_grad > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-        optimizer.step()
-        total += loss.item() * len(y)
-        seen += len(y)
-        bar.set_postfix(loss=f"{total / seen:.4f}")
-    return total / max(seen, 1)
+def cross_entropy_loss(model, x, y):
+    return F.cross_entropy(model(x), y)
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int) -> dict:
@@ -101,42 +73,13 @@ def validation_scores(model, windows, cfg, device, n_classes: int) -> dict:
     return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
 
 
-def fit(model, data, cfg, run_dir: Path, device, log: RunLog) -> dict:
-    """The training loop; returns what happened (best epoch, stop reason, times)."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    stopper = EarlyStopping(cfg.monitor, cfg.patience)
-    generator = torch.Generator().manual_seed(cfg.seed_used)
-    rows, stop_reason, started = [], "max epochs", time.time()
-    for epoch in range(cfg.train_epochs):
-        lr = learning_rate_at(epoch, schedule=cfg.lradj, learning_rate=cfg.learning_rate, tmax=cfg.tmax,
-                              warmup_epochs=cfg.warmup_epochs)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        t0 = time.time()
-        train_loss = train_one_epoch(model, optimizer, data.splits["train"], cfg, device, generator, epoch, lr)
-        val = validation_scores(model, data.splits["val"], cfg, device, data.n_classes)
-        improved = stopper.step(val[cfg.monitor], epoch)
-        if improved:
-            save_torch(run_dir / "checkpoint.pth", {k: v.detach().cpu() for k, v in model.state_dict().items()})
-        rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr,
-                     "seconds": time.time() - t0, "best": improved})
-        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
-        log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val loss {val['val_loss']:.4f} "
-            f"acc {val['val_accuracy']:.4f} macro-F1 {val['val_macro_f1']:.4f} | lr {lr:.3g} | "
-            f"{time.time() - t0:.1f}s{'  *best' if improved else ''}")
-        if stopper.should_stop:
-            stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
-            break
-    if stopper.best_epoch is None:
-        raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
-                        "check the data report and lower --learning_rate")
-    return {
-        "best_epoch": stopper.best_epoch + 1,
-        f"best_{cfg.monitor}": stopper.best,
-        "epochs_run": len(rows),
-        "stop_reason": stop_reason,
-        "train_seconds": time.time() - started,
-    }
+def few_shot_subset(windows, ratio: float, seed: int):
+    """OpenLTM's --subset_rand_ratio: a seeded random share of the train windows (val/test untouched)."""
+    if ratio >= 1.0:
+        return windows
+    keep = max(1, int(round(len(windows) * ratio)))
+    chosen = np.sort(np.random.default_rng(seed).choice(len(windows), size=keep, replace=False))
+    return windows.subset(chosen)
 
 
 # ------------------------------------------------------------------------------------------ test
@@ -166,6 +109,8 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
 
 # --------------------------------------------------------------------------------- entry points
 def train_runs(args, log: RunLog) -> list[Path]:
+    if args.adaptation:
+        adopt_checkpoint_architecture(args, log)
     data = data_provider(args)
     for line in console.data_summary(data.report):
         log(line)
@@ -188,13 +133,22 @@ def train_runs(args, log: RunLog) -> list[Path]:
         write_json(run_dir / "data_report.json", data.report)
 
         seed_everything(cfg.seed_used)
-        model = build_model(cfg).to(device)
-        total, trainable = count_parameters(model)
+        model = build_model(cfg)
         log(f">>> run {ii + 1}/{args.itr}: {cfg.setting}")
+        train = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed_used)
+        if len(train) < len(data.splits["train"]):
+            log(f"few-shot: training on {len(train)} of {len(data.splits['train'])} train windows "
+                f"(--subset_rand_ratio {cfg.subset_rand_ratio:g}); val and test unchanged")
+        if cfg.adaptation:
+            adapt(model, cfg, run_dir, train.gather(np.arange(1)), log)
+        model.to(device)
+        total, trainable = count_parameters(model)
         log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
             f"parameters {total:,} total, {trainable:,} trainable; device {device}; "
             f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}")
-        history = fit(model, data, cfg, run_dir, device, log)
+        val = data.splits["val"]
+        history = fit(model, train, cross_entropy_loss,
+                      lambda m: validation_scores(m, val, cfg, device, data.n_classes), cfg, run_dir, device, log)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "
             f"({cfg.monitor} {history[f'best_{cfg.monitor}']:.4f})")
 

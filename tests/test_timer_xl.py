@@ -34,7 +34,7 @@ def test_state_dict_uses_openltm_names_and_shapes():
     assert shapes == expected
 
 
-def reference_time_attention(attn: timer_xl.TimeAttention, q, k, v, n_vars, n_tokens):
+def reference_time_attention(attn, q, k, v, n_vars, n_tokens, bias_weight=None):
     """The eager formulation written out independently: rotary as complex multiplication on the
     first half of each head, softmax(scale * (q.k + bias)) with future time steps at -inf."""
     B, H, L, E = q.shape
@@ -51,7 +51,7 @@ def reference_time_attention(attn: timer_xl.TimeAttention, q, k, v, n_vars, n_to
     qr, kr = rotate(q), rotate(k)
     var = torch.arange(L) // n_tokens
     time = torch.arange(L) % n_tokens
-    weight = attn.attn_bias.emb.weight.double()  # [2, H]
+    weight = (attn.attn_bias.emb.weight if bias_weight is None else bias_weight).double()  # [2, H]
     bias = torch.where((var[:, None] == var[None, :])[None], weight[1][:, None, None], weight[0][:, None, None])
     scores = qr @ kr.transpose(-1, -2) + bias
     scores = scores.masked_fill(time[None, :] > time[:, None], float("-inf"))
@@ -126,3 +126,44 @@ def test_classifier_refuses_windows_of_the_wrong_shape():
     model = timer_xl_classifier.Model(classifier_config())
     with pytest.raises(ValueError, match=r"\[batch, 10, 3\]"):
         model(torch.randn(2, 12, 3))
+
+
+def reference_forecast(state, x, cfg):
+    """Timer-XL's forward written with plain tensor ops from a state_dict (OpenLTM's layer order:
+    post-norm attention and feed-forward, a final LayerNorm, the next-token head)."""
+    B, L, C = x.shape
+    P, D, H = cfg.input_token_len, cfg.d_model, cfg.n_heads
+    N = L // P
+    norm = torch.nn.functional.layer_norm
+
+    def linear(t, name):
+        w = state[name + ".weight"]
+        return t @ w.reshape(w.shape[0], -1).T + state[name + ".bias"]
+
+    h = linear(x.permute(0, 2, 1).reshape(B, C, N, P), "embedding").reshape(B, C * N, D)
+    for i in range(cfg.e_layers):
+        p = f"blocks.attn_layers.{i}."
+        q, k, v = (linear(h, p + f"attention.{n}_projection").view(B, C * N, H, -1).transpose(1, 2)
+                   for n in ("query", "key", "value"))
+        att = reference_time_attention(None, q, k, v, C, N,
+                                       bias_weight=state[p + "attention.inner_attention.attn_bias.emb.weight"])
+        h = h + linear(att.transpose(1, 2).reshape(B, C * N, D), p + "attention.out_projection")
+        h = norm(h, (D,), state[p + "norm1.weight"], state[p + "norm1.bias"])
+        y = linear(torch.relu(linear(h, p + "conv1")), p + "conv2")
+        h = norm(h + y, (D,), state[p + "norm2.weight"], state[p + "norm2.bias"])
+    h = norm(h, (D,), state["blocks.norm.weight"], state["blocks.norm.bias"])
+    return linear(h, "head").reshape(B, C, -1).transpose(1, 2)
+
+
+def test_whole_forecaster_equals_the_reference_formulation():
+    torch.manual_seed(0)
+    cfg = config(e_layers=3)
+    model = timer_xl.Model(cfg).eval()
+    for layer in model.blocks.attn_layers:
+        torch.nn.init.normal_(layer.attention.inner_attention.attn_bias.emb.weight)
+    x = torch.randn(2, 20, 4)
+    with torch.no_grad():
+        ours = model(x, None, None)
+        reference = reference_forecast(model.state_dict(), x, cfg)
+    assert ours.shape == reference.shape == (2, 20, 4)
+    assert torch.allclose(ours, reference, atol=1e-5)

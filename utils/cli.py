@@ -34,10 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False)
 
     g = p.add_argument_group("basic config")
-    g.add_argument("--task_name", default="classification", choices=["classification"], help="what to run")
+    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain"],
+                   help="classification, or pretrain: Timer-XL's next-token forecasting on unlabeled series")
     g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
     g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
-    g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier"], help="model name")
+    g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier", "timer_xl"],
+                   help="timer_xl_classifier for classification; timer_xl (the forecaster) for pretraining")
     g.add_argument("--des", default="exp", help="free-text description; part of the run folder name")
     g.add_argument("--itr", type=int, default=1, help="number of repeats; repeat i uses seed + i")
     g.add_argument("--seed", type=int, default=2021, help="random seed; a CPU run with the same seed repeats exactly")
@@ -85,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n_classes", type=int, default=None, help="number of classes (default: from the labels)")
     g.add_argument("--pos_label", type=int, default=1, help="positive class for precision/recall/F1 in binary tasks")
 
+    g = p.add_argument_group("adaptation from a pretrained Timer-XL")
+    g.add_argument("--adaptation", action="store_true", help="start the backbone from --pretrain_model_path")
+    g.add_argument("--pretrain_model_path", default=None,
+                   help="OpenLTM timer_xl checkpoint (.pth/.ckpt/.safetensors) or one written by --task_name pretrain")
+    g.add_argument("--allow_partial_load", action="store_true",
+                   help="let missing, unexpected or shape-mismatched backbone tensors start fresh instead of stopping")
+    g.add_argument("--finetune", default="full",
+                   help="full (default), linear_probe (backbone frozen), or partial:K (last K layers trainable)")
+    g.add_argument("--backbone_lr_scale", type=float, default=1.0,
+                   help="learning-rate factor for the pretrained backbone (e.g. 0.1); the new head uses the full rate")
+    g.add_argument("--subset_rand_ratio", type=float, default=1.0,
+                   help="few-shot: train on this random share of the train windows (val and test unchanged)")
+
     g = p.add_argument_group("optimisation")
     g.add_argument("--batch_size", type=int, default=32, help="windows per batch")
     g.add_argument("--learning_rate", type=float, default=1e-4, help="peak learning rate (AdamW)")
@@ -105,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--num_workers", type=int, default=0,
                    help="accepted for compatibility; batches are gathered in-process by vectorised indexing")
     return p
+
+
+def parse_finetune(text: str) -> tuple[str, int | None]:
+    """--finetune: full, linear_probe, or partial:K -> (mode, K)."""
+    if text in ("full", "linear_probe"):
+        return text, None
+    if text.startswith("partial:"):
+        k = text.split(":", 1)[1]
+        if k.isdigit() and int(k) >= 1:
+            return "partial", int(k)
+    raise UserError(f"--finetune {text!r}: use full, linear_probe or partial:K (K = trainable last layers, >= 1)")
 
 
 def explicit_flags(argv: list[str]) -> set[str]:
@@ -151,15 +177,34 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate <= 0:
         raise UserError(f"--learning_rate must be positive, got {args.learning_rate}")
+    if args.task_name == "pretrain":
+        if "model" in explicit and args.model != "timer_xl":
+            raise UserError(f"--task_name pretrain trains --model timer_xl, not {args.model}")
+        args.model, args.monitor = "timer_xl", "val_loss"
+        if args.seq_len % args.input_token_len:
+            raise UserError(f"--task_name pretrain needs --seq_len ({args.seq_len}) to be a multiple of "
+                            f"--input_token_len ({args.input_token_len}): every token must be real data")
+    elif args.model != "timer_xl_classifier":
+        raise UserError(f"--task_name classification uses --model timer_xl_classifier, not {args.model}")
+    if args.adaptation and not args.pretrain_model_path:
+        raise UserError("--adaptation needs --pretrain_model_path PATH (an OpenLTM timer_xl checkpoint or a "
+                        "checkpoint.pth from --task_name pretrain)")
+    if not 0 < args.subset_rand_ratio <= 1:
+        raise UserError(f"--subset_rand_ratio must be in (0, 1], got {args.subset_rand_ratio}")
+    if args.backbone_lr_scale <= 0:
+        raise UserError(f"--backbone_lr_scale must be positive, got {args.backbone_lr_scale}")
+    parse_finetune(args.finetune)
     args.explicit = sorted(explicit)
     return args
 
 
 def setting_name(args, ii: int) -> str:
     """OpenLTM-style run folder name. Only a label: re-testing reads config.json, never this string."""
-    return (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_sl{args.seq_len}_it{args.input_token_len}"
+    tokens = f"_it{args.input_token_len}" + (f"_ot{args.output_token_len}" if args.task_name == "pretrain" else "")
+    adapted = f"_ft-{args.finetune.replace(':', '')}" if args.adaptation else ""
+    return (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_sl{args.seq_len}{tokens}"
             f"_lr{args.learning_rate}_bt{args.batch_size}_wd{args.weight_decay}_el{args.e_layers}_dm{args.d_model}"
-            f"_dff{args.d_ff}_nh{args.n_heads}_cos{args.cosine}_{args.des}_{ii}")
+            f"_dff{args.d_ff}_nh{args.n_heads}_cos{args.cosine}{adapted}_{args.des}_{ii}")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -1,0 +1,95 @@
+"""``--task_name pretrain``: Timer-XL's generative objective on unlabeled series.
+
+Every token predicts the ``output_token_len`` points that follow it (MSE), as in the Timer-XL paper.
+The result is ``checkpoint.pth`` in OpenLTM's layout (``embedding.``, ``blocks.``, ``head.``) with
+``config.json`` beside it: a checkpoint OpenLTM's ``timer_xl`` loads by name, and that
+``--adaptation --pretrain_model_path`` adapts here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from data_provider.data_factory import data_provider
+from exp import console
+from exp.exp_classification import file_sha256, load_weights, model_namespace, pick_device
+from exp.training_loop import fit
+from models import timer_xl
+from models.timer_xl_classifier import count_parameters
+from utils.atomic_io import write_json
+from utils.cli import setting_name
+from utils.run_log import RunLog
+from utils.seeding import seed_everything
+
+
+def split_span(span: torch.Tensor, seq_len: int, token_len: int, out_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, seq_len + out_len, C] -> input [B, seq_len, C] and targets [B, N * out_len, C], where
+    target block n holds the out_len points after token n (the layout of the model's output)."""
+    n_tokens = seq_len // token_len
+    rows = (torch.arange(1, n_tokens + 1) * token_len)[:, None] + torch.arange(out_len)[None, :]
+    return span[:, :seq_len], span[:, rows.flatten()]
+
+
+@torch.no_grad()
+def forecast_errors(model, windows, cfg, device) -> dict:
+    """MSE/MAE of the model and of the naive forecast (each token's last value held), on one split."""
+    model.eval()
+    totals = np.zeros(3)
+    count = 0
+    for span, _, _ in windows.batches(cfg.batch_size):
+        x, target = split_span(span.to(device), cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
+        pred = model(x).float()
+        last = x[:, cfg.input_token_len - 1::cfg.input_token_len]  # [B, N, C]: each token's last point
+        naive = last.repeat_interleave(cfg.output_token_len, dim=1)
+        totals += [F.mse_loss(pred, target, reduction="sum").item(), (pred - target).abs().sum().item(),
+                   F.mse_loss(naive, target, reduction="sum").item()]
+        count += target.numel()
+    mse, mae, naive_mse = totals / max(count, 1)
+    return {"mse": mse, "mae": mae, "naive_last_value_mse": naive_mse}
+
+
+def pretrain_runs(args, log: RunLog) -> list[Path]:
+    data = data_provider(args)
+    for line in console.data_summary(data.report):
+        log(line)
+    device = pick_device(args)
+    run_dirs = []
+    for ii in range(args.itr):
+        cfg = model_namespace(args, data)
+        cfg.seed_used = args.seed + ii
+        cfg.setting = setting_name(args, ii)
+        cfg.data_sha256 = file_sha256(data.report["file"])
+        run_dir = Path(args.checkpoints) / cfg.setting
+        run_dir.mkdir(parents=True, exist_ok=True)
+        log.attach(run_dir / "train.log")
+        write_json(run_dir / "config.json", vars(cfg))
+        write_json(run_dir / "data_report.json", data.report)
+
+        seed_everything(cfg.seed_used)
+        model = timer_xl.Model(cfg).to(device)
+        total, _ = count_parameters(model)
+        log(f">>> pretrain run {ii + 1}/{args.itr}: {cfg.setting}")
+        log(f"model timer_xl: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads, "
+            f"token {cfg.input_token_len} -> {cfg.output_token_len}; parameters {total:,}; device {device}")
+
+        def mse_loss(m, span, _labels):
+            x, target = split_span(span, cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
+            return F.mse_loss(m(x), target)
+
+        val = data.splits["val"]
+        history = fit(model, data.splits["train"], mse_loss,
+                      lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log)
+        load_weights(model, run_dir)
+        model.to(device)
+        test = forecast_errors(model, data.splits["test"], cfg, device)
+        write_json(run_dir / "metrics.json", {"test": test, "training": {**history, "parameters_total": total,
+                                                                          "device": str(device)}})
+        log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
+        log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
+            f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")
+        log(f"run folder: {run_dir}")
+        run_dirs.append(run_dir)
+    return run_dirs
