@@ -27,7 +27,8 @@ def data_summary(report: dict) -> list[str]:
     for split, info in report["splits"].items():
         span = " .. ".join(info.get("window_end_range", [])) or "-"
         shares = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
-        lines.append(f"  {split:5s}: {info['rows']:7d} rows, {info['windows']:7d} windows (ending {span}); classes {shares}")
+        classes = f"; classes {shares}" if report["label"]["mode"] != "none" else ""
+        lines.append(f"  {split:5s}: {info['rows']:7d} rows, {info['windows']:7d} windows (ending {span}){classes}")
     for warning in report["warnings"]:
         lines.append(f"  WARNING: {warning}")
     return lines
