@@ -47,6 +47,12 @@ def read_csv(path: Path) -> pd.DataFrame:
         first = str(err).splitlines()[0]
         raise UserError(f"{path}: cannot be read as CSV ({first}); give a comma-separated text file") from None
     frame.columns = [str(c).strip() for c in frame.columns]
+    if len(frame.columns) == 1:
+        only = frame.columns[0]
+        hint = next((f" it looks separated by {name}" for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"))
+                     if sep in only), "")
+        raise UserError(f"{path}: reads as a single column ({only[:60]!r}), not a CSV table;{hint or ' '}"
+                        " save it comma-separated with a header row")
     if frame.empty:
         raise UserError(f"{path}: has a header but no data rows")
     return frame

@@ -268,6 +268,10 @@ def prepare(args) -> PreparedData:
 
 def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int,
                    check_classes: bool = True) -> None:
+    longest = int(table.frame.groupby(group_column(table), sort=False).size().max())
+    if longest < seq_len + horizon:
+        raise UserError(f"{table.path}: {longest} rows (in its longest group) are fewer than one window needs: "
+                        f"seq_len {seq_len} + horizon {horizon} = {seq_len + horizon}; lower --seq_len or give more data")
     for split in SPLITS:
         if len(splits[split]) == 0:
             rows = split_report[split]["rows"]

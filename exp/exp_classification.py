@@ -12,7 +12,6 @@ Run folder ``<checkpoints>/<setting>/``:
 from __future__ import annotations
 
 import argparse
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -22,48 +21,29 @@ import torch.nn.functional as F
 
 from data_provider.data_factory import data_provider
 from exp import console
-from exp.adaptation import adapt, adopt_checkpoint_architecture
+from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.evaluation import majority_class, predict, predictions_frame, score_split
-from exp.training_loop import fit
+from exp.run_folder import file_sha256, open_run, pick_device
+from exp.training_loop import fit, mark_finished
 from models import CLASSIFIERS
+from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
 from utils.atomic_io import read_json, write_csv, write_json
-from utils.cli import RUNTIME_FLAGS, setting_name
+from utils.cli import RUNTIME_FLAGS, contradicting_flags, parse_finetune
 from utils.errors import UserError
 from utils.metrics import classification_metrics, softmax
 from utils.run_log import RunLog
-from utils.seeding import seed_everything
-
-
-def pick_device(args) -> torch.device:
-    if args.use_gpu and torch.cuda.is_available():
-        return torch.device(f"cuda:{args.gpu}")
-    return torch.device("cpu")
-
-
-def file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
 def build_model(cfg) -> torch.nn.Module:
     return CLASSIFIERS[cfg.model](cfg)
 
 
-def model_namespace(args, data) -> argparse.Namespace:
-    cfg = argparse.Namespace(**vars(args))
-    cfg.n_vars = len(data.features)
-    cfg.n_classes = data.n_classes
-    cfg.feature_names = data.features
-    return cfg
-
-
 # ----------------------------------------------------------------------------------------- train
 def cross_entropy_loss(model, x, y):
-    return F.cross_entropy(model(x), y)
+    """Sum over the batch: the training loop divides by the windows of each optimizer step."""
+    return F.cross_entropy(model(x), y, reduction="sum")
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int) -> dict:
@@ -87,12 +67,7 @@ def load_weights(model, run_dir: Path) -> None:
     path = run_dir / "checkpoint.pth"
     if not path.exists():
         raise UserError(f"{path}: no checkpoint; train the run first (--is_training 1)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # truncated, not a checkpoint, or a pickle carrying code
-        raise UserError(f"{path}: cannot be loaded as plain weights ({type(err).__name__}); "
-                        "retrain, or point --run_dir at an intact run") from None
-    model.load_state_dict(state)
+    model.load_state_dict(read_checkpoint(path))
 
 
 def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.DataFrame]:
@@ -119,19 +94,15 @@ def train_runs(args, log: RunLog) -> list[Path]:
         log(f"seq_len {args.seq_len} is not a multiple of input_token_len {args.input_token_len}: each window is "
             f"left-padded with {pad} zero step(s) (the train mean); the most recent steps are all kept")
     device = pick_device(args)
-    data_hash = file_sha256(data.report["file"])
+    if args.deterministic:
+        use_deterministic_algorithms()
     run_dirs = []
     for ii in range(args.itr):
-        cfg = model_namespace(args, data)
-        cfg.seed_used = args.seed + ii
-        cfg.setting = setting_name(args, ii)
-        cfg.data_sha256 = data_hash
-        run_dir = Path(args.checkpoints) / cfg.setting
-        run_dir.mkdir(parents=True, exist_ok=True)
-        log.attach(run_dir / "train.log")
-        write_json(run_dir / "config.json", vars(cfg))
-        write_json(run_dir / "data_report.json", data.report)
-
+        cfg, run_dir, resume = open_run(args, data, ii, log)
+        if resume is not None and resume["finished"]:
+            log(f"{run_dir} is already finished; its results are in metrics.json")
+            run_dirs.append(run_dir)
+            continue
         seed_everything(cfg.seed_used)
         model = build_model(cfg)
         log(f">>> run {ii + 1}/{args.itr}: {cfg.setting}")
@@ -139,8 +110,10 @@ def train_runs(args, log: RunLog) -> list[Path]:
         if len(train) < len(data.splits["train"]):
             log(f"few-shot: training on {len(train)} of {len(data.splits['train'])} train windows "
                 f"(--subset_rand_ratio {cfg.subset_rand_ratio:g}); val and test unchanged")
-        if cfg.adaptation:
+        if cfg.adaptation and resume is None:
             adapt(model, cfg, run_dir, train.gather(np.arange(1)), log)
+        elif cfg.adaptation:
+            apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
         model.to(device)
         total, trainable = count_parameters(model)
         log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
@@ -148,7 +121,8 @@ def train_runs(args, log: RunLog) -> list[Path]:
             f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}")
         val = data.splits["val"]
         history = fit(model, train, cross_entropy_loss,
-                      lambda m: validation_scores(m, val, cfg, device, data.n_classes), cfg, run_dir, device, log)
+                      lambda m: validation_scores(m, val, cfg, device, data.n_classes), cfg, run_dir, device, log,
+                      resume=resume)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "
             f"({cfg.monitor} {history[f'best_{cfg.monitor}']:.4f})")
 
@@ -157,17 +131,12 @@ def train_runs(args, log: RunLog) -> list[Path]:
                                "device": str(device)}
         write_json(run_dir / "metrics.json", metrics)
         write_csv(run_dir / "predictions.csv", predictions)
+        mark_finished(run_dir)
         for line in console.metrics_table(metrics, "test"):
             log(line)
         log(f"run folder: {run_dir}")
         run_dirs.append(run_dir)
     return run_dirs
-
-
-def same_setting(flag: str, saved, given) -> bool:
-    if flag.endswith("_path") and saved is not None and given is not None:
-        return Path(saved) == Path(given)  # datasets/x/ and datasets/x are the same folder
-    return saved == given
 
 
 def find_runs(args) -> list[Path]:
@@ -185,11 +154,10 @@ def find_runs(args) -> list[Path]:
     if not candidates:
         raise UserError(f"--is_training 0: no trained run with --model_id {args.model_id} under {root}; "
                         "train it first or give --run_dir")
-    checked = [f for f in args.explicit if f not in RUNTIME_FLAGS]
     matches = []
     conflicts = []
     for run_dir, saved in candidates:
-        differing = [f for f in checked if f in saved and not same_setting(f, saved[f], getattr(args, f))]
+        differing = contradicting_flags(saved, args)
         if differing:
             conflicts.append((run_dir, differing, saved))
         else:

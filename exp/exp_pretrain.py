@@ -15,14 +15,14 @@ import torch.nn.functional as F
 
 from data_provider.data_factory import data_provider
 from exp import console
-from exp.exp_classification import file_sha256, load_weights, model_namespace, pick_device
-from exp.training_loop import fit
+from exp.exp_classification import load_weights
+from exp.run_folder import open_run, pick_device
+from exp.training_loop import fit, mark_finished
 from models import timer_xl
 from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
-from utils.cli import setting_name
 from utils.run_log import RunLog
-from utils.seeding import seed_everything
+from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
 def split_span(span: torch.Tensor, seq_len: int, token_len: int, out_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,17 +56,15 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
     for line in console.data_summary(data.report):
         log(line)
     device = pick_device(args)
+    if args.deterministic:
+        use_deterministic_algorithms()
     run_dirs = []
     for ii in range(args.itr):
-        cfg = model_namespace(args, data)
-        cfg.seed_used = args.seed + ii
-        cfg.setting = setting_name(args, ii)
-        cfg.data_sha256 = file_sha256(data.report["file"])
-        run_dir = Path(args.checkpoints) / cfg.setting
-        run_dir.mkdir(parents=True, exist_ok=True)
-        log.attach(run_dir / "train.log")
-        write_json(run_dir / "config.json", vars(cfg))
-        write_json(run_dir / "data_report.json", data.report)
+        cfg, run_dir, resume = open_run(args, data, ii, log)
+        if resume is not None and resume["finished"]:
+            log(f"{run_dir} is already finished; its results are in metrics.json")
+            run_dirs.append(run_dir)
+            continue
 
         seed_everything(cfg.seed_used)
         model = timer_xl.Model(cfg).to(device)
@@ -76,17 +74,20 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
             f"token {cfg.input_token_len} -> {cfg.output_token_len}; parameters {total:,}; device {device}")
 
         def mse_loss(m, span, _labels):
+            """Per-window MSE, summed over the batch (the loop divides by the windows per step)."""
             x, target = split_span(span, cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
-            return F.mse_loss(m(x), target)
+            return F.mse_loss(m(x), target, reduction="none").mean(dim=(1, 2)).sum()
 
         val = data.splits["val"]
         history = fit(model, data.splits["train"], mse_loss,
-                      lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log)
+                      lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
+                      resume=resume)
         load_weights(model, run_dir)
         model.to(device)
         test = forecast_errors(model, data.splits["test"], cfg, device)
         write_json(run_dir / "metrics.json", {"test": test, "training": {**history, "parameters_total": total,
                                                                           "device": str(device)}})
+        mark_finished(run_dir)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
         log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
             f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")

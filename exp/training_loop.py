@@ -1,5 +1,11 @@
-"""The epoch loop shared by classification and pretraining: schedule, clipping, early stopping,
-best-checkpoint saving and the per-epoch log. The task supplies the batch loss and validation."""
+"""The epoch loop shared by classification and pretraining: schedule, gradient accumulation and
+clipping, early stopping, checkpoints, resume. The task supplies the batch loss and validation.
+
+Files it keeps in the run folder, each written atomically:
+    checkpoint.pth  best weights so far (plain state_dict)
+    last.pth        everything needed to continue after the last finished epoch
+    epochs.csv      one row per finished epoch
+"""
 from __future__ import annotations
 
 import math
@@ -16,6 +22,10 @@ from utils.early_stopping import EarlyStopping
 from utils.errors import UserError
 from utils.lr_schedule import learning_rate_at
 from utils.run_log import RunLog
+from utils.seeding import capture_rng_state, restore_rng_state
+
+LAST = "last.pth"
+BEST = "checkpoint.pth"
 
 
 class NonFiniteLoss(UserError):
@@ -36,58 +46,108 @@ def schedule_lr(cfg, epoch: int) -> float:
                             warmup_epochs=cfg.warmup_epochs)
 
 
+def _diagnose(kind: str, epoch: int, step: int, x: torch.Tensor, lr: float) -> NonFiniteLoss:
+    return NonFiniteLoss(
+        f"non-finite {kind} at epoch {epoch + 1}, step {step + 1}: inputs finite: {bool(torch.isfinite(x).all())}, "
+        f"largest |input| {x.abs().max().item():.3g}, learning rate {lr:.3g}; the best checkpoint so far is "
+        "intact; lower --learning_rate or check the data report for extreme values")
+
+
 def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, generator, epoch: int, lr: float) -> float:
+    """One pass over ``windows``. ``batch_loss`` returns the *sum* of per-window losses, and each
+    optimizer step divides by the number of windows it covers: ``batch_size`` x ``accum_steps``
+    accumulated equals one batch of that size, and a short last step weighs what it should."""
     model.train()
+    accum = getattr(cfg, "accum_steps", 1)
+    micro = cfg.batch_size
+    order = torch.randperm(len(windows), generator=generator)
+    labels = torch.as_tensor(windows.labels)
+    params = [p for p in model.parameters() if p.requires_grad]
+    max_norm = cfg.clip_grad if cfg.clip_grad > 0 else float("inf")
     total, seen = 0.0, 0
-    bar = tqdm(windows.batches(cfg.batch_size, shuffle=True, generator=generator),
-               total=math.ceil(len(windows) / cfg.batch_size), desc=f"epoch {epoch + 1}", leave=False, disable=None)
-    for batch, (x, y, _) in enumerate(bar):
-        x, y = x.to(device), y.to(device)
-        loss = batch_loss(model, x, y)
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(
-                f"non-finite training loss at epoch {epoch + 1}, batch {batch + 1}: inputs finite: "
-                f"{bool(torch.isfinite(x).all())}, largest |input| {x.abs().max().item():.3g}, learning rate {lr:.3g}; "
-                "lower --learning_rate or check the data report for extreme values")
+    steps = range(0, len(windows), micro * accum)
+    bar = tqdm(steps, total=len(steps), desc=f"epoch {epoch + 1}", leave=False, disable=None)
+    for step, start in enumerate(bar):
+        group = order[start:start + micro * accum]
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.clip_grad > 0:
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg.clip_grad)
+        for m in range(0, len(group), micro):
+            positions = group[m:m + micro]
+            x, y = windows.gather(positions).to(device), labels[positions].to(device)
+            loss_sum = batch_loss(model, x, y)
+            if not torch.isfinite(loss_sum):
+                raise _diagnose("training loss", epoch, step, x, lr)
+            (loss_sum / len(group)).backward()
+            total += loss_sum.item()
+        norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
+        if not torch.isfinite(norm):
+            raise _diagnose("gradient", epoch, step, x, lr)
         optimizer.step()
-        total += loss.item() * len(y)
-        seen += len(y)
+        seen += len(group)
         bar.set_postfix(loss=f"{total / seen:.4f}")
     return total / max(seen, 1)
 
 
+def read_last(run_dir: Path) -> dict | None:
+    path = run_dir / LAST
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise UserError(f"{path}: cannot be read ({type(err).__name__}); it is written atomically, so this file was "
+                        "damaged after the run wrote it; start the run again without --resume") from None
+
+
+def mark_finished(run_dir: Path) -> None:
+    state = read_last(run_dir)
+    if state is not None and not state["finished"]:
+        state["finished"] = True
+        save_torch(run_dir / LAST, state)
+
+
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict], cfg,
-        run_dir: Path, device, log: RunLog) -> dict:
+        run_dir: Path, device, log: RunLog, resume: dict | None = None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
-    ``run_dir/checkpoint.pth``. Returns what happened."""
+    ``run_dir/checkpoint.pth``. With ``resume`` (a last.pth), continue after its epoch with every
+    state as it was: the result equals an uninterrupted run's."""
     optimizer = build_optimizer(model, cfg)
     stopper = EarlyStopping(cfg.monitor, cfg.patience)
     generator = torch.Generator().manual_seed(cfg.seed_used)
-    rows, stop_reason, started = [], "max epochs", time.time()
-    for epoch in range(cfg.train_epochs):
+    rows, first_epoch, stop_reason = [], 0, "max epochs"
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimizer.load_state_dict(resume["optimizer"])
+        stopper.load_state_dict(resume["stopper"])
+        rows, first_epoch, stop_reason = list(resume["rows"]), resume["epoch"] + 1, resume["stop_reason"]
+        restore_rng_state(resume["rng"], generator)
+        log(f"resumed after epoch {first_epoch} from {run_dir / LAST} (best epoch so far {stopper.best_epoch + 1})")
+    for epoch in range(first_epoch, cfg.train_epochs):
+        if stopper.should_stop:
+            break
         lr = schedule_lr(cfg, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         t0 = time.time()
         train_loss = run_epoch(model, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
-        val = validate(model)
+        val = {k: float(v) for k, v in validate(model).items()}  # plain floats: last.pth loads weights_only
         improved = stopper.step(val[cfg.monitor], epoch)
         if improved:
-            save_torch(run_dir / "checkpoint.pth", {k: v.detach().cpu() for k, v in model.state_dict().items()})
+            save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         seconds = time.time() - t0
         rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
                      "best": improved})
         write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        if stopper.should_stop:
+            stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
+        save_torch(run_dir / LAST, {
+            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "epoch": epoch,
+            "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason, "finished": False,
+            "config": {k: v for k, v in vars(cfg).items() if isinstance(v, (str, int, float, bool, type(None)))},
+        })
         shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
         log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {shown} | lr {lr:.3g} | "
             f"{seconds:.1f}s{'  *best' if improved else ''}")
-        if stopper.should_stop:
-            stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
-            break
     if stopper.best_epoch is None:
         raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
                         "check the data report and lower --learning_rate")
@@ -96,5 +156,4 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         f"best_{cfg.monitor}": stopper.best,
         "epochs_run": len(rows),
         "stop_reason": stop_reason,
-        "train_seconds": time.time() - started,
     }

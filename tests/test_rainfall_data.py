@@ -142,7 +142,8 @@ def test_windows_are_gathered_from_one_shared_array(rain_csv):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"split": "0.7,0.2,0.2"}, "sum to 1.1"),
-    ({"seq_len": 500}, "no complete window"),
+    ({"seq_len": 500}, "fewer than one window needs: seq_len 500 + horizon 1 = 501"),
+    ({"seq_len": 30}, "the val split has no complete window"),
     ({"target_from": "nope"}, "column 'nope' (from --target_from) not found; the file has: timestamp, region"),
     ({"rain_threshold": 1e9}, "only one class"),
 ])

@@ -6,6 +6,7 @@ uses to tell a deliberate contradiction of the saved run from a default.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from models.timer_xl_classifier import POOLINGS, PRESETS
 from utils.early_stopping import MONITORS
@@ -13,7 +14,8 @@ from utils.errors import UserError
 from utils.lr_schedule import SCHEDULES
 
 # Flags that may differ between training and a re-test without changing what is tested.
-RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug"}
+RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug",
+                 "resume"}
 
 
 def str2bool(text: str) -> bool:
@@ -113,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="schedule: cosine, constant (default), or OpenLTM's step decays type1 (x0.1/epoch), type2 (x0.5), type3 (x0.9)")
     g.add_argument("--warmup_epochs", type=int, default=0, help="linear warmup epochs before the schedule")
     g.add_argument("--clip_grad", type=float, default=1.0, help="clip the gradient norm to this (0: off)")
+    g.add_argument("--accum_steps", type=int, default=1,
+                   help="gradient accumulation: one optimizer step per this many batches of --batch_size")
+
+    g = p.add_argument_group("reliability")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run in its folder from last.pth (same command otherwise)")
+    g.add_argument("--deterministic", action="store_true",
+                   help="PyTorch's deterministic algorithms (no cost measured on CPU; can be slower on GPU)")
 
     g = p.add_argument_group("device")
     g.add_argument("--use_gpu", type=str2bool, default=True, help="use CUDA when available")
@@ -157,7 +167,7 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
     if args.tmax is None:
         args.tmax = args.train_epochs
     for key in ("seq_len", "input_token_len", "output_token_len", "e_layers", "d_model", "d_ff", "n_heads",
-                "batch_size", "train_epochs", "itr", "tmax"):
+                "batch_size", "train_epochs", "itr", "tmax", "accum_steps"):
         if getattr(args, key) <= 0:
             raise UserError(f"--{key} must be a positive whole number, got {getattr(args, key)}")
     for key in ("patience", "horizon", "max_gap", "warmup_epochs"):
@@ -210,3 +220,15 @@ def setting_name(args, ii: int) -> str:
 def parse(argv: list[str]) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     return resolve(args, explicit_flags(argv))
+
+
+def _same_setting(flag: str, saved, given) -> bool:
+    if flag.endswith("_path") and saved is not None and given is not None:
+        return Path(saved) == Path(given)  # datasets/x/ and datasets/x are the same folder
+    return saved == given
+
+
+def contradicting_flags(saved: dict, args) -> list[str]:
+    """Flags the user typed whose value differs from a saved run's (runtime flags aside)."""
+    return [f for f in args.explicit
+            if f not in RUNTIME_FLAGS and f in saved and not _same_setting(f, saved[f], getattr(args, f))]

@@ -1,0 +1,85 @@
+"""Opening a run folder: its resolved config, the guard against overwriting a finished or
+interrupted run, and what ``--resume`` continues from."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import torch
+
+from exp.training_loop import LAST, read_last
+from utils.atomic_io import read_json, write_json
+from utils.cli import contradicting_flags, setting_name
+from utils.errors import UserError
+from utils.run_log import RunLog
+
+
+def pick_device(args) -> torch.device:
+    if args.use_gpu and torch.cuda.is_available():
+        return torch.device(f"cuda:{args.gpu}")
+    return torch.device("cpu")
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_namespace(args, data) -> argparse.Namespace:
+    cfg = argparse.Namespace(**vars(args))
+    cfg.n_vars = len(data.features)
+    cfg.n_classes = data.n_classes
+    cfg.feature_names = data.features
+    return cfg
+
+
+def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
+    """--resume found nothing under this setting: if the same experiment exists under other flags,
+    the user most likely changed a flag by mistake, so say which instead of starting afresh."""
+    siblings = []
+    for config_path in sorted(run_dir.parent.glob("*/config.json")):
+        saved = read_json(config_path)
+        if saved.get("model_id") == args.model_id and saved.get("task_name") == args.task_name:
+            siblings.append((config_path.parent, contradicting_flags(saved, args), saved))
+    if siblings and all(differing for _, differing, _ in siblings):
+        folder, differing, saved = siblings[0]
+        flag = differing[0]
+        raise UserError(f"--resume: no run with these flags, but {folder} has --model_id {args.model_id} with "
+                        f"{flag}={saved[flag]} (not {getattr(args, flag)}); resume with the flags it was started with")
+
+
+def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path, dict | None]:
+    """Config and folder of repeat ``ii``; the last.pth state when resuming, else None.
+
+    Without --resume a folder that already holds a run is refused: a re-typed command must never
+    overwrite hours of training. With --resume, flags that contradict the saved run are refused.
+    """
+    cfg = model_namespace(args, data)
+    cfg.seed_used = args.seed + ii
+    cfg.setting = setting_name(args, ii)
+    cfg.data_sha256 = file_sha256(data.report["file"])
+    run_dir = Path(args.checkpoints) / cfg.setting
+    state = read_last(run_dir)
+    if args.resume and state is not None:
+        saved = read_json(run_dir / "config.json")
+        differing = contradicting_flags(saved, args)
+        if differing:
+            flag = differing[0]
+            raise UserError(f"--{flag} {getattr(args, flag)} contradicts the run being resumed in {run_dir} "
+                            f"({flag}={saved[flag]}); resume with the flags it was started with")
+    elif args.resume:
+        _refuse_resume_under_other_flags(args, run_dir)
+    elif (run_dir / LAST).exists() or (run_dir / "metrics.json").exists():
+        raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or give another "
+                        "--model_id or --des for a new one (nothing was changed)")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log.attach(run_dir / "train.log")
+    if args.resume and state is None:
+        log(f"--resume: nothing to resume in {run_dir} (no finished epoch), starting it")
+    write_json(run_dir / "config.json", vars(cfg))
+    write_json(run_dir / "data_report.json", data.report)
+    return cfg, run_dir, state

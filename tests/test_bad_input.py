@@ -1,0 +1,126 @@
+"""Every kind of bad input ends with exit code 2 and one line that names the problem, no traceback."""
+import pandas as pd
+import pytest
+import torch
+
+from conftest import rain_table
+from run import main
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("code ran while loading",))
+
+
+def write(tmp_path, frame=None, name="rain.csv", text=None, raw=None):
+    path = tmp_path / name
+    if raw is not None:
+        path.write_bytes(raw)
+    elif text is not None:
+        path.write_text(text)
+    else:
+        (frame if frame is not None else rain_table()).to_csv(path, index=False)
+    return path
+
+
+def table_with(**changes):
+    frame = rain_table()
+    for column, value in changes.items():
+        frame[column] = value
+    return frame
+
+
+def labelled(values):
+    frame = rain_table()
+    frame["label"] = values
+    return frame
+
+
+def dup_dates():
+    frame = rain_table()
+    frame.loc[3, "timestamp"] = frame.loc[2, "timestamp"]
+    frame.loc[10, "timestamp"] = frame.loc[9, "timestamp"]
+    return frame
+
+
+def bad_dates():
+    frame = rain_table().astype({"timestamp": str})
+    frame.loc[[4, 7, 8], "timestamp"] = "yesterday"
+    return frame
+
+
+def checkpoint(tmp_path, kind):
+    path = tmp_path / "pretrained.pth"
+    if kind == "truncated":
+        torch.save({"embedding.weight": torch.zeros(64, 64)}, path)
+        path.write_bytes(path.read_bytes()[:200])
+    elif kind == "not a checkpoint":
+        path.write_text("just some text\n")
+    elif kind == "code":
+        torch.save({"embedding.weight": Evil()}, path)
+    return path
+
+
+RAIN = ["--target_from", "tp_mm", "--rain_threshold", "0.5"]
+# (case, how to make the input, extra flags, what the one line must say)
+CASES = [
+    ("file missing", lambda p: p / "nope.csv", RAIN, "nope.csv: file not found; check --root_path and --data_path"),
+    ("empty file", lambda p: write(p, raw=b""), RAIN, "rain.csv: the file is empty"),
+    ("header only", lambda p: write(p, text="timestamp,tp_mm,rh\n"), RAIN, "rain.csv: has a header but no data rows"),
+    ("not a CSV (binary)", lambda p: write(p, raw=b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50), RAIN, "cannot be read as CSV"),
+    ("not a CSV (semicolons)", lambda p: write(p, text="date;tp_mm\n2020-01-01;0\n"), RAIN,
+     "reads as a single column ('date;tp_mm'), not a CSV table; it looks separated by ';'"),
+    ("label column missing", lambda p: write(p), ["--target", "rain_tomorrow"],
+     "column 'rain_tomorrow' (from --target) not found; the file has: timestamp, region, tp_mm, rh, t2m_c, station_name"),
+    ("rain column missing", lambda p: write(p), ["--target_from", "precip", "--rain_threshold", "1"],
+     "column 'precip' (from --target_from) not found; the file has: timestamp, region"),
+    ("non-numeric label", lambda p: write(p, labelled("rain")), ["--target", "label"],
+     "column 'label' (--target) is not numeric (e.g. 'rain')"),
+    ("label out of range", lambda p: write(p, labelled([0, 1, 5] * 80)), ["--target", "label", "--n_classes", "2"],
+     "has value 5 outside 0..1; recode the labels or set --n_classes"),
+    ("one class in train", lambda p: write(p, labelled(1)), ["--target", "label"],
+     "the train split has only one class (window counts {'0': 0, '1': "),
+    ("feature entirely missing", lambda p: write(p, table_with(rh=float("nan"))), RAIN,
+     "feature column 'rh' is entirely missing; drop it with --exclude rh"),
+    ("fewer rows than a window", lambda p: write(p), RAIN + ["--seq_len", "200"],
+     "120 rows (in its longest group) are fewer than one window needs: seq_len 200 + horizon 1 = 201"),
+    ("seq_len not positive", lambda p: write(p), RAIN + ["--seq_len", "-5"], "--seq_len must be a positive whole number, got -5"),
+    ("token length not positive", lambda p: write(p), RAIN + ["--input_token_len", "0"],
+     "--input_token_len must be a positive whole number, got 0"),
+    ("dates that do not parse", lambda p: write(p, bad_dates()), RAIN,
+     "column 'timestamp' has 3 value(s) that are not dates (first: 'yesterday')"),
+    ("duplicate dates in a group", lambda p: write(p, dup_dates()), RAIN,
+     "2 duplicated timestamp(s) in 'timestamp' within a 'region' group"),
+    ("split not summing to 1", lambda p: write(p), RAIN + ["--split", "0.6,0.2,0.1"], "the fractions sum to 0.9, not 1"),
+    ("checkpoint missing", lambda p: write(p), RAIN + ["--adaptation", "--pretrain_model_path", "missing.pth"],
+     "missing.pth: checkpoint not found; check --pretrain_model_path"),
+    ("checkpoint truncated", lambda p: (write(p), checkpoint(p, "truncated"))[0], RAIN + ["--adaptation"],
+     "pretrained.pth: cannot be loaded as plain weights: it is truncated or not a PyTorch checkpoint"),
+    ("not a checkpoint", lambda p: (write(p), checkpoint(p, "not a checkpoint"))[0], RAIN + ["--adaptation"],
+     "pretrained.pth: cannot be loaded as plain weights: it is truncated or not a PyTorch checkpoint"),
+    ("pickle carrying code", lambda p: (write(p), checkpoint(p, "code"))[0], RAIN + ["--adaptation"],
+     "pretrained.pth: cannot be loaded as plain weights: it holds Python objects or code (print)"),
+    ("re-test with no trained run", lambda p: write(p), ["--is_training", "0", "--model_id", "never_trained"],
+     "--is_training 0: no trained run with --model_id never_trained under"),
+]
+
+
+@pytest.mark.parametrize("case, make, flags, message", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clear_line(tmp_path, capsys, case, make, flags, message):
+    path = make(tmp_path)
+    argv = ["--root_path", str(tmp_path), "--data_path", path.name, "--group_col", "region",
+            "--seq_len", "8", "--input_token_len", "4", "--e_layers", "1", "--d_model", "16", "--d_ff", "16",
+            "--n_heads", "2", "--train_epochs", "1", "--checkpoints", str(tmp_path / "ck"), *flags]
+    if "--adaptation" in flags and "--pretrain_model_path" not in flags:
+        argv += ["--pretrain_model_path", str(tmp_path / "pretrained.pth")]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ") and message in lines[0], lines[0]
+    assert "code ran while loading" not in captured.out
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    with pytest.raises(Exception, match="file not found"):
+        main(["--root_path", str(tmp_path), "--data_path", "nope.csv", *RAIN, "--debug"])
