@@ -11,14 +11,19 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     try:
         # heavy imports inside the guard so that --help and flag errors answer fast
-        from exp.exp_classification import retest_runs, train_runs
+        from exp.exp_classification import train_runs
         from exp.exp_pretrain import pretrain_runs
+        from exp.retest import retest_runs
+        from exp.summary import compare
         from utils.cli import parse
         from utils.run_log import RunLog
 
         args = parse(argv)
         log = RunLog()
-        if args.task_name == "pretrain":
+        if args.task_name == "compare":
+            for line in compare(args.checkpoints, args.sort_by):
+                print(line)
+        elif args.task_name == "pretrain":
             if not args.is_training:
                 raise UserError("--is_training 0 re-tests classification runs; a pretrain run's test MSE is in "
                                 "its metrics.json")

@@ -42,23 +42,28 @@ def metrics_table(metrics: dict, title: str) -> list[str]:
     width = max(len(head), 26)
     lines = [f"{head:<{width}}" + "".join(f"{c.replace('balanced_accuracy', 'bal_acc'):>10}" for c in COLUMNS)]
     lines.append(f"{'model':<{width}}" + "".join(" " + _fmt(metrics[c]) for c in COLUMNS))
+    tuned = metrics.get("threshold_tuned")
+    if tuned:
+        lines.append(f"{'model @ threshold ' + format(tuned['threshold'], '.3f'):<{width}}"
+                     + "".join(" " + _fmt(tuned[c]) for c in COLUMNS))
     for name, base in metrics["baselines"].items():
         lines.append(f"{'baseline: ' + name:<{width}}" + "".join(" " + _fmt(base[c]) for c in COLUMNS))
     lines.append(f"ROC-AUC {_fmt(metrics['roc_auc'], 0)}  PR-AUC {_fmt(metrics['pr_auc'], 0)}  "
                  f"confusion matrix (rows true {metrics['labels']}, cols predicted): {metrics['confusion_matrix']}")
-    return lines + collapse_warnings(metrics)
+    return lines
 
 
-def collapse_warnings(metrics: dict) -> list[str]:
-    """Loud lines when the model is no better than predicting one class."""
-    lines = []
-    shares = metrics["predicted_class_shares"]
-    top = max(shares, key=shares.get)
-    if shares[top] >= 0.95:
-        lines.append(f"WARNING: collapse: the model predicts class {top} for {shares[top]:.1%} of test windows "
-                     f"(predicted shares {shares}; true shares of the test windows in the data report)")
-    majority = metrics["baselines"]["majority"]["macro_f1"]
-    if metrics["macro_f1"] <= majority:
-        lines.append(f"WARNING: macro-F1 {metrics['macro_f1']:.4f} is not above the majority baseline's "
-                     f"{majority:.4f}: the model has learned nothing the class balance does not give")
+
+def diagnosis_lines(diag: dict) -> list[str]:
+    cost = diag["cost"]
+    lines = [f"diagnosis: stopped by {diag['stop_reason']}; best epoch {diag['best_epoch']} of {diag['epochs_run']}; "
+             f"learning rate at best {diag['lr_at_best_fraction']:.1%} of start, at stop {diag['lr_at_stop_fraction']:.1%}"]
+    if diag["verdict"]:
+        lines.append(f"  {diag['verdict']}")
+    lines += [f"WARNING: {line}" for line in diag["collapse"] + diag["leakage"]]
+    throughput = cost["train_samples_per_second"]
+    lines.append(f"  cost: {cost['wall_seconds']:.1f}s wall, {cost['seconds_per_epoch'] or 0:.1f}s/epoch, "
+                 f"train {throughput or 0:.0f} windows/s, inference {cost['inference_samples_per_second'] or 0:.0f} "
+                 f"windows/s, peak memory {cost['peak_memory_mib']:.0f} MiB ({cost['peak_memory_kind']}), "
+                 f"{cost['parameters_total']:,} parameters, {cost['device']} {cost['dtype']}")
     return lines

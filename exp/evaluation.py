@@ -11,13 +11,15 @@ from utils.metrics import baseline_metrics, classification_metrics, softmax
 
 
 @torch.no_grad()
-def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device: torch.device) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy and the logits [n, n_classes] of every window, in the split's order."""
+def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device: torch.device,
+            criterion=None) -> tuple[float, np.ndarray]:
+    """Mean loss (``criterion``, default cross-entropy) and the logits [n, n_classes] of every window."""
     model.eval()
     total, chunks = 0.0, []
     for x, y, _ in windows.batches(batch_size):
         logits = model(x.to(device)).float()
-        total += F.cross_entropy(logits, y.to(device), reduction="sum").item()
+        y = y.to(device)
+        total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()
         chunks.append(logits.cpu())
     return total / max(len(windows), 1), torch.cat(chunks).numpy()
 

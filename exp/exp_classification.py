@@ -1,36 +1,41 @@
-"""Train, early-stop, test and re-test a classifier; every run leaves a folder that explains itself.
+"""Train, early-stop and test a classifier; every run leaves a folder that explains itself.
 
 Run folder ``<checkpoints>/<setting>/``:
     config.json        every resolved option (+ features, n_vars, n_classes, data file hash)
     data_report.json   what the data step did
     checkpoint.pth     best-epoch weights, a plain state_dict (torch.load(weights_only=True))
+    last.pth           what --resume needs
     epochs.csv         one row per epoch
-    metrics.json       test metrics of the best checkpoint beside the trivial baselines
+    metrics.json       test metrics of the best checkpoint beside the trivial baselines, and a diagnosis
     predictions.csv    one row per test window
+    curves.png, confusion_matrix.png, roc_pr.png (binary)
     train.log          everything printed
 """
 from __future__ import annotations
 
-import argparse
+import resource
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 
 from data_provider.data_factory import data_provider
-from exp import console
+from exp import console, diagnosis, plots
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.evaluation import majority_class, predict, predictions_frame, score_split
-from exp.run_folder import file_sha256, open_run, pick_device
-from exp.training_loop import fit, mark_finished
+from exp.run_folder import open_run, pick_device
+from exp.summary import append_summary, repeats, summary_row
+from exp.threshold import predict_at, tune_threshold
+from exp.training_loop import NonFiniteLoss, fit, mark_finished
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
-from utils.atomic_io import read_json, write_csv, write_json
-from utils.cli import RUNTIME_FLAGS, contradicting_flags, parse_finetune
+from utils.atomic_io import write_csv, write_json
+from utils.cli import parse_finetune
 from utils.errors import UserError
+from utils.losses import Criterion, class_weights
 from utils.metrics import classification_metrics, softmax
 from utils.run_log import RunLog
 from utils.seeding import seed_everything, use_deterministic_algorithms
@@ -41,13 +46,12 @@ def build_model(cfg) -> torch.nn.Module:
 
 
 # ----------------------------------------------------------------------------------------- train
-def cross_entropy_loss(model, x, y):
-    """Sum over the batch: the training loop divides by the windows of each optimizer step."""
-    return F.cross_entropy(model(x), y, reduction="sum")
+def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
+    return Criterion(cfg.loss, class_weights(cfg.class_weights, train_labels, n_classes), cfg.focal_gamma)
 
 
-def validation_scores(model, windows, cfg, device, n_classes: int) -> dict:
-    loss, logits = predict(model, windows, cfg.batch_size, device)
+def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
+    loss, logits = predict(model, windows, cfg.batch_size, device, criterion)
     y_pred = softmax(logits).argmax(axis=1)
     m = classification_metrics(windows.labels, y_pred, None, n_classes, cfg.pos_label)
     return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
@@ -70,16 +74,53 @@ def load_weights(model, run_dir: Path) -> None:
     model.load_state_dict(read_checkpoint(path))
 
 
-def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.DataFrame]:
-    """Test metrics of the weights in ``checkpoint.pth``: the same code path for training and re-test."""
+def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.DataFrame, float]:
+    """Test metrics of the weights in ``checkpoint.pth``: the same code path for training and
+    re-test. Returns the metrics, the predictions and the seconds the test predictions took."""
     load_weights(model, run_dir)
     model.to(device)
     test = data.splits["test"]
+    t0 = time.time()
     _, logits = predict(model, test, cfg.batch_size, device)
+    seconds = time.time() - t0
     persistence = data.persistence["test"] if data.persistence is not None else None
     metrics = score_split(logits, test, data.n_classes, cfg.pos_label,
                           majority_class(data.splits["train"], data.n_classes), persistence)
-    return metrics, predictions_frame(logits, test, data.row_dates, data.row_groups)
+    predictions = predictions_frame(logits, test, data.row_dates, data.row_groups)
+    if cfg.threshold_tuning and data.n_classes == 2:
+        metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
+        _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device)
+        val_scores = softmax(val_logits)[:, cfg.pos_label]
+        threshold, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
+        tuned_pred = predict_at(softmax(logits)[:, cfg.pos_label], threshold, cfg.pos_label)
+        tuned = classification_metrics(test.labels, tuned_pred, softmax(logits), 2, cfg.pos_label)
+        metrics["threshold_tuned"] = {"threshold": threshold, "chosen_on": f"validation {metric}",
+                                      f"validation_{metric}": val_value, **tuned}
+        predictions["predicted_label_tuned"] = tuned_pred
+    return metrics, predictions, seconds
+
+
+def peak_memory(device: torch.device) -> dict:
+    if device.type == "cuda":
+        return {"peak_memory_mib": torch.cuda.max_memory_allocated(device) / 2**20, "peak_memory_kind": "cuda allocated",
+                "cuda_max_memory_reserved_mib": torch.cuda.max_memory_reserved(device) / 2**20}
+    return {"peak_memory_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_memory_kind": "process RSS"}
+
+
+def run_cost(history: dict, started: float, test_windows: int, test_seconds: float, params: tuple[int, int],
+             device: torch.device) -> dict:
+    rows = history["rows"]
+    train_seconds = sum(r.get("train_seconds", 0.0) for r in rows)
+    return {
+        "wall_seconds": time.time() - started,
+        "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows])) if rows else None,
+        "train_samples_per_second": sum(r.get("train_windows", 0) for r in rows) / train_seconds if train_seconds else None,
+        "inference_samples_per_second": test_windows / test_seconds if test_seconds else None,
+        **peak_memory(device),
+        "parameters_total": params[0], "parameters_trainable": params[1],
+        "device": str(device), "dtype": str(torch.get_default_dtype()).replace("torch.", ""),
+    }
 
 
 # --------------------------------------------------------------------------------- entry points
@@ -96,13 +137,17 @@ def train_runs(args, log: RunLog) -> list[Path]:
     device = pick_device(args)
     if args.deterministic:
         use_deterministic_algorithms()
+    leaks = diagnosis.leakage(data.splits["train"], data.features, data.n_classes, None)
+    for line in leaks:
+        log(f"WARNING: {line}")
     run_dirs = []
     for ii in range(args.itr):
         cfg, run_dir, resume = open_run(args, data, ii, log)
+        run_dirs.append(run_dir)
         if resume is not None and resume["finished"]:
             log(f"{run_dir} is already finished; its results are in metrics.json")
-            run_dirs.append(run_dir)
             continue
+        started = time.time()
         seed_everything(cfg.seed_used)
         model = build_model(cfg)
         log(f">>> run {ii + 1}/{args.itr}: {cfg.setting}")
@@ -115,89 +160,46 @@ def train_runs(args, log: RunLog) -> list[Path]:
         elif cfg.adaptation:
             apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
         model.to(device)
-        total, trainable = count_parameters(model)
+        params = count_parameters(model)
+        criterion = make_criterion(cfg, train.labels, data.n_classes)
         log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
-            f"parameters {total:,} total, {trainable:,} trainable; device {device}; "
-            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}")
+            f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
+            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}")
         val = data.splits["val"]
-        history = fit(model, train, cross_entropy_loss,
-                      lambda m: validation_scores(m, val, cfg, device, data.n_classes), cfg, run_dir, device, log,
-                      resume=resume)
+        history = fit(model, train, lambda m, x, y: criterion(m(x), y),
+                      lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion),
+                      cfg, run_dir, device, log, resume=resume)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "
             f"({cfg.monitor} {history[f'best_{cfg.monitor}']:.4f})")
 
-        metrics, predictions = evaluate_test(model, data, cfg, run_dir, device)
-        metrics["training"] = {**history, "parameters_total": total, "parameters_trainable": trainable,
-                               "device": str(device)}
+        metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
+        best_row = history["rows"][history["best_epoch"] - 1]
+        metrics["diagnosis"] = {
+            **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
+                                         history["stop_reason"], cfg.patience),
+            "collapse": diagnosis.collapse(metrics),
+            "leakage": leaks + diagnosis.leakage(train, [], data.n_classes, best_row["val_accuracy"]),
+            "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
+        }
         write_json(run_dir / "metrics.json", metrics)
         write_csv(run_dir / "predictions.csv", predictions)
+        draw(run_dir, history, metrics, predictions, cfg)
+        append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir))
         mark_finished(run_dir)
-        for line in console.metrics_table(metrics, "test"):
+        for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
             log(line)
         log(f"run folder: {run_dir}")
-        run_dirs.append(run_dir)
+        if history["non_finite"]:
+            raise NonFiniteLoss(history["non_finite"])
+    if len(run_dirs) > 1:
+        for line in repeats(run_dirs):
+            log(line)
     return run_dirs
 
 
-def find_runs(args) -> list[Path]:
-    """Run folders whose config.json matches every flag the user typed (runtime flags aside)."""
-    if args.run_dir:
-        if not (Path(args.run_dir) / "config.json").exists():
-            raise UserError(f"--run_dir {args.run_dir}: no config.json there; give a folder written by a training run")
-        return [Path(args.run_dir)]
-    root = Path(args.checkpoints)
-    candidates = []
-    for config_path in sorted(root.glob("*/config.json")):
-        saved = read_json(config_path)
-        if saved.get("model_id") == args.model_id and saved.get("task_name") == args.task_name:
-            candidates.append((config_path.parent, saved))
-    if not candidates:
-        raise UserError(f"--is_training 0: no trained run with --model_id {args.model_id} under {root}; "
-                        "train it first or give --run_dir")
-    matches = []
-    conflicts = []
-    for run_dir, saved in candidates:
-        differing = contradicting_flags(saved, args)
-        if differing:
-            conflicts.append((run_dir, differing, saved))
-        else:
-            matches.append(run_dir)
-    if not matches:
-        run_dir, differing, saved = conflicts[0]
-        flag = differing[0]
-        raise UserError(f"--{flag} {getattr(args, flag)} contradicts the saved run {run_dir} ({flag}={saved[flag]}); "
-                        "drop the flag to re-test with the saved settings")
-    return matches
-
-
-def retest_runs(args, log: RunLog) -> list[Path]:
-    run_dirs = find_runs(args)
-    for run_dir in run_dirs:
-        log.attach(run_dir / "train.log")
-        saved = read_json(run_dir / "config.json")
-        cfg = argparse.Namespace(**saved)
-        for flag in RUNTIME_FLAGS:
-            setattr(cfg, flag, getattr(args, flag))
-        log(f">>> re-test {run_dir}")
-        data = data_provider(cfg)
-        if data.features != saved["feature_names"]:
-            raise UserError(f"{data.report['file']}: the features now are {data.features}, the run was trained on "
-                            f"{saved['feature_names']}; restore the data file the run was trained on")
-        if file_sha256(data.report["file"]) != saved.get("data_sha256"):
-            log(f"WARNING: {data.report['file']} changed since training; the metrics will differ")
-        device = pick_device(cfg)
-        model = build_model(cfg)
-        metrics, predictions = evaluate_test(model, data, cfg, run_dir, device)
-        write_json(run_dir / "metrics_retest.json", metrics)
-        write_csv(run_dir / "predictions_retest.csv", predictions)
-        for line in console.metrics_table(metrics, "re-test"):
-            log(line)
-        saved_metrics_path = run_dir / "metrics.json"
-        if saved_metrics_path.exists():
-            trained = read_json(saved_metrics_path)
-            trained.pop("training", None)
-            same = trained == read_json(run_dir / "metrics_retest.json")
-            log("re-test metrics are identical to metrics.json from training" if same else
-                "WARNING: re-test metrics differ from metrics.json from training (see metrics_retest.json)")
-        log(f"run folder: {run_dir}")
-    return run_dirs
+def draw(run_dir: Path, history: dict, metrics: dict, predictions: pd.DataFrame, cfg) -> None:
+    plots.learning_curves(pd.DataFrame(history["rows"]), history["best_epoch"], run_dir / "curves.png")
+    plots.confusion(metrics["confusion_matrix"], metrics["labels"], run_dir / "confusion_matrix.png")
+    if len(metrics["labels"]) == 2 and metrics["roc_auc"] is not None:
+        plots.roc_pr(predictions["true_label"].to_numpy(), predictions[f"prob_{cfg.pos_label}"].to_numpy(),
+                     cfg.pos_label, run_dir / "roc_pr.png")

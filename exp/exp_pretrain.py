@@ -85,7 +85,8 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
         load_weights(model, run_dir)
         model.to(device)
         test = forecast_errors(model, data.splits["test"], cfg, device)
-        write_json(run_dir / "metrics.json", {"test": test, "training": {**history, "parameters_total": total,
+        training = {k: v for k, v in history.items() if k != "rows"}
+        write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
                                                                           "device": str(device)}})
         mark_finished(run_dir)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")

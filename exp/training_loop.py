@@ -109,11 +109,13 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         run_dir: Path, device, log: RunLog, resume: dict | None = None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
     ``run_dir/checkpoint.pth``. With ``resume`` (a last.pth), continue after its epoch with every
-    state as it was: the result equals an uninterrupted run's."""
+    state as it was: the result equals an uninterrupted run's. A non-finite loss or gradient ends
+    training at once; the caller tests the best epoch before it and then reports the failure (with
+    no best epoch yet, the error is raised here)."""
     optimizer = build_optimizer(model, cfg)
     stopper = EarlyStopping(cfg.monitor, cfg.patience)
     generator = torch.Generator().manual_seed(cfg.seed_used)
-    rows, first_epoch, stop_reason = [], 0, "max epochs"
+    rows, first_epoch, stop_reason, non_finite = [], 0, "max epochs", None
     if resume is not None:
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
@@ -128,14 +130,22 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         t0 = time.time()
-        train_loss = run_epoch(model, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
+        try:
+            train_loss = run_epoch(model, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
+        except NonFiniteLoss as err:
+            if stopper.best_epoch is None:
+                raise  # no good epoch to fall back on
+            stop_reason, non_finite = "non-finite loss or gradient", str(err)
+            log(f"stopped: {err}")
+            break
+        train_seconds = time.time() - t0
         val = {k: float(v) for k, v in validate(model).items()}  # plain floats: last.pth loads weights_only
         improved = stopper.step(val[cfg.monitor], epoch)
         if improved:
             save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         seconds = time.time() - t0
         rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
-                     "best": improved})
+                     "train_seconds": train_seconds, "train_windows": len(train_windows), "best": improved})
         write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
         if stopper.should_stop:
             stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
@@ -156,4 +166,6 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         f"best_{cfg.monitor}": stopper.best,
         "epochs_run": len(rows),
         "stop_reason": stop_reason,
+        "non_finite": non_finite,
+        "rows": rows,
     }

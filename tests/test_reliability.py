@@ -30,9 +30,12 @@ def argv_for(root, checkpoints, *extra):
 
 
 def outputs(checkpoints):
-    (run_dir,) = checkpoints.iterdir()
-    epochs = pd.read_csv(run_dir / "epochs.csv").drop(columns="seconds")
-    return (run_dir / "metrics.json").read_bytes(), epochs, (run_dir / "predictions.csv").read_bytes()
+    """metrics.json without its cost block (timings), epochs.csv without timings, predictions.csv."""
+    (run_dir,) = [p for p in checkpoints.iterdir() if p.is_dir()]
+    epochs = pd.read_csv(run_dir / "epochs.csv").drop(columns=["seconds", "train_seconds"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["diagnosis"].pop("cost")
+    return metrics, epochs, (run_dir / "predictions.csv").read_bytes()
 
 
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
@@ -58,7 +61,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
     assert main(argv_for(tmp_path, cut, *flags, "--resume")) == 0
     assert main(argv_for(tmp_path, whole, *flags)) == 0
     resumed, uninterrupted = outputs(cut), outputs(whole)
-    assert resumed[0] == uninterrupted[0]  # metrics.json, byte for byte
+    assert resumed[0] == uninterrupted[0]  # metrics.json, every number
     pd.testing.assert_frame_equal(resumed[1], uninterrupted[1])  # every epoch, learning rates included
     assert resumed[2] == uninterrupted[2]
     assert "resumed after epoch" in (epochs_file.parent / "train.log").read_text()
@@ -95,7 +98,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     rain_table().to_csv(tmp_path / "rain.csv", index=False)
     argv = argv_for(tmp_path, tmp_path / "ck", "--train_epochs", "1")
     assert main(argv) == 0
-    (run_dir,) = (tmp_path / "ck").iterdir()
+    (run_dir,) = [p for p in (tmp_path / "ck").iterdir() if p.is_dir()]
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
     capsys.readouterr()
     assert main(argv) == 2
@@ -105,7 +108,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     assert "is already finished" in capsys.readouterr().out
     assert main(argv + ["--resume", "--learning_rate", "0.01"]) == 2
     assert "--resume: no run with these flags, but" in capsys.readouterr().err
-    assert len(list((tmp_path / "ck").iterdir())) == 1
+    assert len([p for p in (tmp_path / "ck").iterdir() if p.is_dir()]) == 1
 
 
 def tiny_model(seed=0):
@@ -157,14 +160,44 @@ def test_non_finite_loss_stops_at_once_and_keeps_the_best_checkpoint(tmp_path):
         value = sum_ce(model, x, y)
         return value * float("nan") if calls["n"] > 3 else value  # epoch 1 has 3 steps
 
-    with pytest.raises(NonFiniteLoss) as err:
-        fit(tiny_model(), windows, loss_turning_nan, lambda m: {"val_loss": 1.0}, loop_cfg(train_epochs=3),
-            tmp_path, "cpu", RunLog())
-    message = str(err.value)
+    history = fit(tiny_model(), windows, loss_turning_nan, lambda m: {"val_loss": 1.0}, loop_cfg(train_epochs=3),
+                  tmp_path, "cpu", RunLog())
+    assert calls["n"] == 4, "no batch after the first non-finite one may run"
+    assert history["stop_reason"] == "non-finite loss or gradient" and history["best_epoch"] == 1
+    message = history["non_finite"]
     assert "non-finite training loss at epoch 2, step 1: inputs finite: True" in message
     assert "learning rate 0.01" in message and "best checkpoint so far is intact" in message
     assert torch.load(tmp_path / "checkpoint.pth", weights_only=True).keys() == tiny_model().state_dict().keys()
     assert len(pd.read_csv(tmp_path / "epochs.csv")) == 1
+
+
+def test_non_finite_loss_before_any_good_epoch_is_an_error(tmp_path):
+    with pytest.raises(NonFiniteLoss, match="non-finite training loss at epoch 1, step 1"):
+        fit(tiny_model(), toy_windows(), lambda m, x, y: sum_ce(m, x, y) * float("inf"),
+            lambda m: {"val_loss": 1.0}, loop_cfg(), tmp_path, "cpu", RunLog())
+    assert not (tmp_path / "checkpoint.pth").exists()
+
+
+def test_a_diverging_run_tests_its_best_epoch_then_exits_2(tmp_path, capsys):
+    rain_table(n_rows=300).to_csv(tmp_path / "rain.csv", index=False)
+    real = training_loop.run_epoch
+
+    def diverging(*args, **kwargs):
+        if args[7] == 2:
+            raise NonFiniteLoss("non-finite training loss at epoch 3, step 1: (simulated)")
+        return real(*args, **kwargs)
+
+    training_loop.run_epoch = diverging
+    try:
+        code = main(argv_for(tmp_path, tmp_path / "ck", "--train_epochs", "5"))
+    finally:
+        training_loop.run_epoch = real
+    assert code == 2
+    assert capsys.readouterr().err.strip().startswith("error: non-finite training loss at epoch 3")
+    (run_dir,) = [p for p in (tmp_path / "ck").iterdir() if p.is_dir()]
+    diagnosis = json.loads((run_dir / "metrics.json").read_text())["diagnosis"]
+    assert diagnosis["stop_reason"] == "non-finite loss or gradient" and diagnosis["epochs_run"] == 2
+    assert diagnosis["verdict"].startswith("training diverged")
 
 
 def test_non_finite_gradient_is_caught_even_when_the_loss_is_finite(tmp_path):

@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False)
 
     g = p.add_argument_group("basic config")
-    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain"],
-                   help="classification, or pretrain: Timer-XL's next-token forecasting on unlabeled series")
+    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare"],
+                   help="classification; pretrain: Timer-XL's next-token forecasting on unlabeled series; "
+                        "compare: print <checkpoints>/summary.csv sorted by --sort_by")
+    g.add_argument("--sort_by", default="macro_f1", help="with --task_name compare: the summary column to sort by")
     g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
     g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
     g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier", "timer_xl"],
@@ -117,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clip_grad", type=float, default=1.0, help="clip the gradient norm to this (0: off)")
     g.add_argument("--accum_steps", type=int, default=1,
                    help="gradient accumulation: one optimizer step per this many batches of --batch_size")
+
+    g = p.add_argument_group("class imbalance")
+    g.add_argument("--loss", default="ce", choices=["ce", "focal"], help="cross-entropy or focal loss")
+    g.add_argument("--class_weights", default="none",
+                   help="none, balanced (from the train windows), or one weight per class like 1,3; "
+                        "with --loss focal these are the per-class alphas")
+    g.add_argument("--focal_gamma", type=float, default=2.0, help="focal loss gamma")
+    g.add_argument("--threshold_tuning", action="store_true",
+                   help="binary tasks: also report test metrics at the decision threshold chosen on validation")
 
     g = p.add_argument_group("reliability")
     g.add_argument("--resume", action="store_true",
