@@ -1,0 +1,145 @@
+"""Diagnoses provoked on purpose, imbalance handling, threshold tuning, pictures and run comparison."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import rain_table
+from exp.diagnosis import training_verdict
+from exp.threshold import tune_threshold
+from run import main
+from utils.losses import Criterion, class_weights
+
+TINY = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2"]
+
+
+@pytest.fixture
+def rain_dir(tmp_path):
+    rain_table(n_rows=300).to_csv(tmp_path / "rain.csv", index=False)
+    return tmp_path
+
+
+def run(root, name, *flags, data="rain.csv", threshold="0.5"):
+    argv = ["--root_path", str(root), "--data_path", data, "--group_col", "region", "--target_from", "tp_mm",
+            "--rain_threshold", threshold, "--seq_len", "8", "--input_token_len", "4",
+            "--checkpoints", str(root / "ck"), "--model_id", name, *flags]
+    assert main(argv) == 0
+    (run_dir,) = (root / "ck").glob(f"classification_{name}_*")
+    return run_dir, json.loads((run_dir / "metrics.json").read_text())
+
+
+def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
+    _, metrics = run(rain_dir, "stall", *TINY, "--lradj", "type1", "--learning_rate", "3e-3", "--patience", "2",
+                     "--train_epochs", "10")
+    d = metrics["diagnosis"]
+    assert d["stop_reason"].startswith("patience exhausted")
+    assert d["verdict"].startswith("learning stalled: learning rate had decayed to 3e-11")
+    assert d["lr_at_stop_fraction"] < 0.01
+    assert "learning stalled" in capsys.readouterr().out
+
+
+def test_overfitting_is_named_with_its_epoch(rain_dir):
+    _, metrics = run(rain_dir, "overfit", "--e_layers", "2", "--d_model", "64", "--d_ff", "128", "--n_heads", "4",
+                     "--dropout", "0", "--learning_rate", "3e-3", "--patience", "3", "--train_epochs", "30",
+                     "--subset_rand_ratio", "0.2")
+    assert metrics["diagnosis"]["verdict"].startswith("overfitting since epoch 3: training loss kept falling")
+
+
+def test_a_collapsed_model_is_reported_loudly(rain_dir, capsys):
+    # rain over 6 mm is rare here (3% of windows): a fast rate drives the model onto the majority class
+    _, metrics = run(rain_dir, "collapse", *TINY, "--learning_rate", "1e-2", "--train_epochs", "2", threshold="6")
+    lines = metrics["diagnosis"]["collapse"]
+    assert lines[0].startswith("collapse: the model predicts class 0 for 100.0% of test windows")
+    assert "not above the majority baseline" in lines[1]
+    assert "WARNING: collapse" in capsys.readouterr().out
+
+
+def test_a_leaked_column_is_named(tmp_path):
+    frame = rain_table(n_rows=300)
+    frame["rain_next_mm"] = frame.groupby("region")["tp_mm"].shift(-1).fillna(0.0)  # the label period itself
+    frame.to_csv(tmp_path / "leaky.csv", index=False)
+    # (humidity is left out: in this synthetic table it predicts the next step's rain almost perfectly
+    # by construction, a legitimate predictor that the same rule would also question)
+    _, metrics = run(tmp_path, "leak", *TINY, "--train_epochs", "1", "--exclude", "rh", data="leaky.csv")
+    assert any(line.startswith("leakage suspected: column 'rain_next_mm' alone separates the train classes")
+               for line in metrics["diagnosis"]["leakage"])
+    assert not any("'tp_mm'" in line or "'t2m_c'" in line for line in metrics["diagnosis"]["leakage"])
+
+
+def rows(train, val, lr):
+    return [{"epoch": i + 1, "train_loss": t, "val_loss": v, "lr": r} for i, (t, v, r) in enumerate(zip(train, val, lr))]
+
+
+def test_verdict_rules_on_hand_made_histories():
+    overfit = rows([0.9, 0.7, 0.6, 0.5, 0.4], [0.8, 0.6, 0.65, 0.7, 0.72], [1e-3] * 5)
+    assert training_verdict(overfit, 1e-3, 2, "patience exhausted", 3)["verdict"].startswith("overfitting since epoch 2")
+    stalled = rows([0.9, 0.8, 0.8, 0.8, 0.8], [0.8, 0.7, 0.71, 0.72, 0.71], [1e-3, 1e-4, 1e-5, 1e-6, 1e-7])
+    assert training_verdict(stalled, 1e-3, 2, "patience exhausted", 3)["verdict"].startswith("learning stalled")
+    noisy = rows([0.9, 0.8, 0.81, 0.79, 0.8], [0.8, 0.7, 0.75, 0.71, 0.72], [1e-3] * 5)
+    assert training_verdict(noisy, 1e-3, 2, "patience exhausted", 3)["verdict"] is None
+    assert training_verdict(noisy, 1e-3, 2, "max epochs", 3)["verdict"] is None
+
+
+def test_focal_loss_with_gamma_zero_is_cross_entropy_and_weights_are_per_class():
+    torch.manual_seed(0)
+    logits, y = torch.randn(10, 2), torch.randint(0, 2, (10,))
+    ce = torch.nn.functional.cross_entropy(logits, y, reduction="sum")
+    assert torch.allclose(Criterion("focal", None, 0.0)(logits, y), ce)
+    assert Criterion("focal", None, 2.0)(logits, y) < ce  # easy windows count less
+    weights = torch.tensor([1.0, 3.0])
+    expected = torch.nn.functional.cross_entropy(logits, y, weight=weights, reduction="sum")
+    assert torch.allclose(Criterion("ce", weights)(logits, y), expected)
+
+
+def test_balanced_class_weights_come_from_train_windows():
+    weights = class_weights("balanced", np.array([0] * 90 + [1] * 10), 2)
+    assert weights.tolist() == pytest.approx([100 / 180, 100 / 20])
+    assert class_weights("1,4", np.array([0, 1]), 2).tolist() == [1.0, 4.0]
+
+
+def test_threshold_is_tuned_on_validation_and_reported_beside_half(rain_dir):
+    run_dir, metrics = run(rain_dir, "tuned", *TINY, "--train_epochs", "2", "--threshold_tuning",
+                           "--class_weights", "balanced", "--loss", "focal")
+    tuned = metrics["threshold_tuned"]
+    assert tuned["chosen_on"] == "validation macro_f1" and 0 < tuned["threshold"] < 1
+    predictions = pd.read_csv(run_dir / "predictions.csv")
+    assert (predictions["predicted_label_tuned"] == (predictions["prob_1"] >= tuned["threshold"])).all()
+    cm = np.array(tuned["confusion_matrix"])
+    assert tuned["accuracy"] == np.trace(cm) / cm.sum()
+
+
+def test_tuning_picks_the_best_validation_threshold():
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    scores = np.array([0.1, 0.2, 0.3, 0.35, 0.4, 0.9])  # 0.5 misses two positives
+    threshold, value = tune_threshold(labels, scores, 1, "accuracy")
+    assert 0.3 < threshold < 0.35 and value == 1.0
+
+
+def test_pictures_summary_and_compare(rain_dir, capsys):
+    run_dir, _ = run(rain_dir, "first", *TINY, "--train_epochs", "2")
+    run(rain_dir, "second", *TINY, "--train_epochs", "2", "--learning_rate", "1e-3")
+    for name in ("curves.png", "confusion_matrix.png", "roc_pr.png"):
+        assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    summary = pd.read_csv(rain_dir / "ck" / "summary.csv")
+    assert sorted(summary["model_id"]) == ["first", "second"]
+    assert {"strategy", "parameters", "best_epoch", "stop_reason", "accuracy", "macro_f1", "roc_auc",
+            "majority_macro_f1", "persistence_macro_f1", "seconds", "peak_memory_mib"} <= set(summary.columns)
+    capsys.readouterr()
+    assert main(["--task_name", "compare", "--checkpoints", str(rain_dir / "ck"), "--sort_by", "accuracy"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("2 finished run(s)")
+    best_first = summary.sort_values("accuracy", ascending=False)["model_id"].tolist()
+    assert [line.split()[0] for line in out[2:4]] == best_first
+
+
+def test_itr_reports_mean_and_std(rain_dir, capsys):
+    argv = ["--root_path", str(rain_dir), "--data_path", "rain.csv", "--group_col", "region", "--target_from", "tp_mm",
+            "--rain_threshold", "0.5", "--seq_len", "8", "--input_token_len", "4", "--checkpoints",
+            str(rain_dir / "ck"), "--model_id", "rep", "--itr", "3", "--train_epochs", "1", *TINY]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "over 3 repeats (mean ± std):" in out
+    accuracies = [json.loads(p.read_text())["accuracy"] for p in sorted((rain_dir / "ck").glob("*/metrics.json"))]
+    assert f"accuracy           {np.mean(accuracies):.4f} ± {np.std(accuracies):.4f}" in out
