@@ -43,25 +43,33 @@ class WindowSet:
     ends: np.ndarray          # [n] global row index of each window's last row
     labels: np.ndarray        # [n] int64
     seq_len: int
+    pad: torch.Tensor | None = None  # [rows] bool: True where a row is padding (variable-length series)
 
     def __len__(self) -> int:
         return len(self.ends)
 
     def subset(self, positions: np.ndarray) -> "WindowSet":
         """The windows number ``positions``, sharing the same data array."""
-        return WindowSet(self.name, self.data, self.ends[positions], self.labels[positions], self.seq_len)
+        return WindowSet(self.name, self.data, self.ends[positions], self.labels[positions], self.seq_len, self.pad)
+
+    def _rows(self, positions) -> torch.Tensor:
+        ends = torch.as_tensor(self.ends)[torch.as_tensor(positions)]
+        return ends[:, None] + torch.arange(1 - self.seq_len, 1)
 
     def gather(self, positions: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Windows number ``positions`` of this set as one [B, seq_len, n_vars] tensor."""
-        ends = torch.as_tensor(self.ends)[torch.as_tensor(positions)]
-        rows = ends[:, None] + torch.arange(1 - self.seq_len, 1)
-        return self.data[rows]
+        return self.data[self._rows(positions)]
+
+    def inputs(self, positions) -> tuple[torch.Tensor, ...]:
+        """What the model takes for these windows: (x,) or, with padding, (x, pad_mask [B, seq_len])."""
+        rows = self._rows(positions)
+        return (self.data[rows],) if self.pad is None else (self.data[rows], self.pad[rows])
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None):
-        """Yields (x [B, L, C], y [B], positions [B]); the last batch may be short."""
+        """Yields (inputs, y [B], positions [B]); the last batch may be short."""
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         labels = torch.as_tensor(self.labels)
         for start in range(0, n, batch_size):
             positions = order[start:start + batch_size]
-            yield self.gather(positions), labels[positions], positions
+            yield self.inputs(positions), labels[positions], positions

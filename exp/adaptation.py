@@ -65,7 +65,7 @@ def _settings_beside(checkpoint: Path) -> dict | None:
     return None
 
 
-def adapt(model: torch.nn.Module, cfg, run_dir: Path, example: torch.Tensor, log) -> dict:
+def adapt(model: torch.nn.Module, cfg, run_dir: Path, example: tuple[torch.Tensor, ...], log) -> dict:
     """Load the pretrained backbone into ``model`` and write adaptation.json; returns its content."""
     path = Path(cfg.pretrain_model_path)
     total_before, _ = count_parameters(model)

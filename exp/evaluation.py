@@ -16,8 +16,8 @@ def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device:
     """Mean loss (``criterion``, default cross-entropy) and the logits [n, n_classes] of every window."""
     model.eval()
     total, chunks = 0.0, []
-    for x, y, _ in windows.batches(batch_size):
-        logits = model(x.to(device)).float()
+    for inputs, y, _ in windows.batches(batch_size):
+        logits = model(*(t.to(device) for t in inputs)).float()
         y = y.to(device)
         total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()
         chunks.append(logits.cpu())

@@ -156,7 +156,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
             log(f"few-shot: training on {len(train)} of {len(data.splits['train'])} train windows "
                 f"(--subset_rand_ratio {cfg.subset_rand_ratio:g}); val and test unchanged")
         if cfg.adaptation and resume is None:
-            adapt(model, cfg, run_dir, train.gather(np.arange(1)), log)
+            adapt(model, cfg, run_dir, train.inputs(np.arange(1)), log)
         elif cfg.adaptation:
             apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
         model.to(device)
@@ -166,7 +166,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
             f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
             f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}")
         val = data.splits["val"]
-        history = fit(model, train, lambda m, x, y: criterion(m(x), y),
+        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y),
                       lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion),
                       cfg, run_dir, device, log, resume=resume)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "

@@ -39,7 +39,7 @@ def forecast_errors(model, windows, cfg, device) -> dict:
     model.eval()
     totals = np.zeros(3)
     count = 0
-    for span, _, _ in windows.batches(cfg.batch_size):
+    for (span, *_), _, _ in windows.batches(cfg.batch_size):
         x, target = split_span(span.to(device), cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
         pred = model(x).float()
         last = x[:, cfg.input_token_len - 1::cfg.input_token_len]  # [B, N, C]: each token's last point
@@ -73,9 +73,9 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
         log(f"model timer_xl: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads, "
             f"token {cfg.input_token_len} -> {cfg.output_token_len}; parameters {total:,}; device {device}")
 
-        def mse_loss(m, span, _labels):
+        def mse_loss(m, inputs, _labels):
             """Per-window MSE, summed over the batch (the loop divides by the windows per step)."""
-            x, target = split_span(span, cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
+            x, target = split_span(inputs[0], cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
             return F.mse_loss(m(x), target, reduction="none").mean(dim=(1, 2)).sum()
 
         val = data.splits["val"]

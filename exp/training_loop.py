@@ -54,7 +54,8 @@ def _diagnose(kind: str, epoch: int, step: int, x: torch.Tensor, lr: float) -> N
 
 
 def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, generator, epoch: int, lr: float) -> float:
-    """One pass over ``windows``. ``batch_loss`` returns the *sum* of per-window losses, and each
+    """One pass over ``windows``. ``batch_loss(model, inputs, y)`` returns the *sum* of per-window
+    losses (``inputs``: the tuple ``windows.inputs`` gives), and each
     optimizer step divides by the number of windows it covers: ``batch_size`` x ``accum_steps``
     accumulated equals one batch of that size, and a short last step weighs what it should."""
     model.train()
@@ -72,15 +73,16 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
         optimizer.zero_grad(set_to_none=True)
         for m in range(0, len(group), micro):
             positions = group[m:m + micro]
-            x, y = windows.gather(positions).to(device), labels[positions].to(device)
-            loss_sum = batch_loss(model, x, y)
+            inputs = tuple(t.to(device) for t in windows.inputs(positions))
+            y = labels[positions].to(device)
+            loss_sum = batch_loss(model, inputs, y)
             if not torch.isfinite(loss_sum):
-                raise _diagnose("training loss", epoch, step, x, lr)
+                raise _diagnose("training loss", epoch, step, inputs[0], lr)
             (loss_sum / len(group)).backward()
             total += loss_sum.item()
         norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
         if not torch.isfinite(norm):
-            raise _diagnose("gradient", epoch, step, x, lr)
+            raise _diagnose("gradient", epoch, step, inputs[0], lr)
         optimizer.step()
         seen += len(group)
         bar.set_postfix(loss=f"{total / seen:.4f}")

@@ -122,7 +122,7 @@ def load_backbone(backbone: torch.nn.Module, state: dict[str, torch.Tensor], all
     return result
 
 
-def assert_used_in_forward(model: torch.nn.Module, names: list[str], example: torch.Tensor, prefix: str = "") -> None:
+def assert_used_in_forward(model: torch.nn.Module, names: list[str], example, prefix: str = "") -> None:
     """Every named parameter must receive a gradient from one forward pass of ``model``.
 
     This catches weights loaded into a module that forward() never calls (a copy nobody uses).
@@ -136,7 +136,8 @@ def assert_used_in_forward(model: torch.nn.Module, names: list[str], example: to
         flags = {n: params[n].requires_grad for n in wanted}
         for n in wanted:
             params[n].requires_grad_(True)
-        model(example).float().sum().backward()
+        inputs = example if isinstance(example, tuple) else (example,)
+        model(*inputs).float().sum().backward()
         unused = [n for n in wanted if params[n].grad is None]
         for n, flag in flags.items():
             params[n].requires_grad_(flag)

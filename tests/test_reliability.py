@@ -132,8 +132,8 @@ def loop_cfg(**kw):
     return argparse.Namespace(**base)
 
 
-def sum_ce(model, x, y):
-    return torch.nn.functional.cross_entropy(model(x), y, reduction="sum")
+def sum_ce(model, inputs, y):
+    return torch.nn.functional.cross_entropy(model(*inputs), y, reduction="sum")
 
 
 @pytest.mark.parametrize("micro, accum", [(8, 2), (4, 4), (1, 16)])
@@ -201,8 +201,8 @@ def test_a_diverging_run_tests_its_best_epoch_then_exits_2(tmp_path, capsys):
 
 
 def test_non_finite_gradient_is_caught_even_when_the_loss_is_finite(tmp_path):
-    def finite_loss_infinite_gradient(model, x, y):
-        zero = model(x).sum() * 0.0
+    def finite_loss_infinite_gradient(model, inputs, y):
+        zero = model(*inputs).sum() * 0.0
         return torch.sqrt(zero * zero)  # value 0, gradient 0 * inf = nan
 
     with pytest.raises(NonFiniteLoss, match="non-finite gradient at epoch 1, step 1"):
