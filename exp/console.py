@@ -6,7 +6,20 @@ def _fmt(value, width: int = 9) -> str:
     return f"{value:>{width}.4f}" if isinstance(value, (int, float)) and value is not None else f"{'-':>{width}}"
 
 
+def uea_summary(report: dict) -> list[str]:
+    lines = [f"data: UEA {report['problem']} ({report['file']}): {report['dimensions']} dimension(s), lengths "
+             f"{report['length_min']}..{report['length_max']}, {len(report['classes'])} classes, "
+             f"{report['missing_values']} missing values; seq_len {report['seq_len']}, token {report['input_token_len']}"]
+    for split, info in report["splits"].items():
+        counts = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
+        lines.append(f"  {split:5s}: {info['cases']:6d} series; classes {counts}")
+    lines += [f"  WARNING: {w}" for w in report["warnings"]]
+    return lines
+
+
 def data_summary(report: dict) -> list[str]:
+    if report.get("kind") == "uea":
+        return uea_summary(report)
     lines = [
         f"data: {report['file']}: {report['rows_read']} rows, groups {', '.join(report['groups'])}",
         f"  label: {report['label']['rule']}",

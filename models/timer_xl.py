@@ -113,14 +113,19 @@ class TimeAttention(nn.Module):
         bias = self.attn_bias(var_id).to(dtype) * scale
         return bias.masked_fill(blocked, float("-inf"))
 
-    def forward(self, q, k, v, n_vars: int, n_tokens: int) -> torch.Tensor:
-        # q, k, v: [B, H, L, E]
+    def forward(self, q, k, v, n_vars: int, n_tokens: int, key_pad: torch.Tensor | None = None) -> torch.Tensor:
+        # q, k, v: [B, H, L, E]; key_pad: [B, L] True for padding tokens of variable-length series
         scale = 1.0 / math.sqrt(q.shape[-1])
         positions = torch.arange(q.shape[-2], device=q.device)
         w = self.rotary_width
         q = torch.cat((self.rotary(q[..., :w], positions), q[..., w:]), dim=-1)
         k = torch.cat((self.rotary(k[..., :w], positions), k[..., w:]), dim=-1)
         mask = self.score_mask(n_vars, n_tokens, scale, q.device, q.dtype)
+        if key_pad is not None:
+            # nobody attends to padding; a padding token still sees itself so that its row is not
+            # all -inf (its output is never pooled)
+            eye = torch.eye(mask.shape[-1], dtype=torch.bool, device=q.device)
+            mask = mask.masked_fill(key_pad[:, None, None, :] & ~eye, float("-inf"))
         return F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, scale=scale
         )
@@ -136,7 +141,7 @@ class AttentionLayer(nn.Module):
         self.out_projection = nn.Linear(d_model, d_model)
         self.n_heads = n_heads
 
-    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int, key_pad=None) -> torch.Tensor:
         B, L, _ = x.shape
 
         def heads(t):
@@ -148,6 +153,7 @@ class AttentionLayer(nn.Module):
             heads(self.value_projection(x)),
             n_vars,
             n_tokens,
+            key_pad,
         )
         return self.out_projection(out.transpose(1, 2).reshape(B, L, -1))
 
@@ -165,8 +171,8 @@ class TimerLayer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.activation = F.relu if activation == "relu" else F.gelu
 
-    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int) -> torch.Tensor:
-        x = self.norm1(x + self.dropout(self.attention(x, n_vars, n_tokens)))
+    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int, key_pad=None) -> torch.Tensor:
+        x = self.norm1(x + self.dropout(self.attention(x, n_vars, n_tokens, key_pad)))
         y = self.dropout(self.activation(self.conv1(x.transpose(-1, 1))))
         y = self.dropout(self.conv2(y).transpose(-1, 1))
         return self.norm2(x + y)
@@ -178,9 +184,9 @@ class TimerBlock(nn.Module):
         self.attn_layers = nn.ModuleList(layers)
         self.norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, n_vars: int, n_tokens: int, key_pad=None) -> torch.Tensor:
         for layer in self.attn_layers:
-            x = layer(x, n_vars, n_tokens)
+            x = layer(x, n_vars, n_tokens, key_pad)
         return self.norm(x)
 
 
@@ -222,15 +228,19 @@ class Model(nn.Module):
         stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
         return x / stdev, means, stdev
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: [B, L, C] with L a multiple of input_token_len -> hidden states [B, C, N, d_model]."""
+    def encode(self, x: torch.Tensor, token_pad: torch.Tensor | None = None) -> torch.Tensor:
+        """x: [B, L, C] with L a multiple of input_token_len -> hidden states [B, C, N, d_model].
+
+        ``token_pad`` [B, N]: True for time tokens that are padding (the same for every variable).
+        """
         B, L, C = x.shape
         if L % self.input_token_len:
             raise ValueError(f"sequence length {L} is not a multiple of input_token_len {self.input_token_len}")
         tokens = x.transpose(1, 2).unfold(-1, self.input_token_len, self.input_token_len)  # [B, C, N, P]
         N = tokens.shape[2]
         h = self.embedding(tokens).reshape(B, C * N, -1)
-        h = self.blocks(h, n_vars=C, n_tokens=N)
+        key_pad = None if token_pad is None else token_pad[:, None, :].expand(B, C, N).reshape(B, C * N)
+        h = self.blocks(h, n_vars=C, n_tokens=N, key_pad=key_pad)
         return h.reshape(B, C, N, -1)
 
     def forecast(self, x: torch.Tensor, x_mark=None, y_mark=None) -> torch.Tensor:

@@ -41,12 +41,15 @@ class Model(nn.Module):
         self.pooling = configs.pooling
         self.use_norm = configs.use_norm
         self.pad = left_pad_length(configs.seq_len, configs.input_token_len)
+        self.token_len = configs.input_token_len
         self.backbone = timer_xl.Model(configs, forecast_head=False)
         width = configs.d_model * (configs.n_vars if self.pooling == "last" else 1)
         self.head_dropout = nn.Dropout(configs.dropout)
         self.classifier = nn.Linear(width, configs.n_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``pad_mask`` [B, seq_len], True where a step is padding (variable-length series, padded on
+        the left): padding tokens are masked out of attention and of mean pooling."""
         if x.shape[1:] != (self.seq_len, self.n_vars):
             raise ValueError(
                 f"expected windows of shape [batch, {self.seq_len}, {self.n_vars}], got {list(x.shape)}"
@@ -57,11 +60,20 @@ class Model(nn.Module):
             # Zeros in front: after train-split standardisation zero is the training mean. The
             # most recent steps, which matter most, are never the ones cut.
             x = F.pad(x, (0, 0, self.pad, 0))
-        h = self.backbone.encode(x)  # [B, C, N, D]
+            if pad_mask is not None:
+                pad_mask = F.pad(pad_mask, (self.pad, 0), value=True)
+        token_pad = None
+        if pad_mask is not None:
+            B, L = pad_mask.shape
+            token_pad = pad_mask.reshape(B, L // self.token_len, self.token_len).all(dim=-1)
+        h = self.backbone.encode(x, token_pad)  # [B, C, N, D]
         if self.pooling == "last":
             pooled = h[:, :, -1, :].flatten(1)
-        else:
+        elif token_pad is None:
             pooled = h.mean(dim=(1, 2))
+        else:
+            keep = (~token_pad).to(h.dtype)[:, None, :, None]  # [B, 1, N, 1]
+            pooled = (h * keep).sum(dim=(1, 2)) / (keep.sum(dim=(1, 2)) * h.shape[1]).clamp_min(1.0)
         return self.classifier(self.head_dropout(pooled))
 
 

@@ -167,3 +167,21 @@ def test_whole_forecaster_equals_the_reference_formulation():
         reference = reference_forecast(model.state_dict(), x, cfg)
     assert ours.shape == reference.shape == (2, 20, 4)
     assert torch.allclose(ours, reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_padding_is_invisible_to_the_classifier(pooling):
+    torch.manual_seed(0)
+    model = timer_xl_classifier.Model(classifier_config(seq_len=12, pooling=pooling)).eval()
+    x = torch.randn(3, 12, 3)
+    pad = torch.zeros(3, 12, dtype=torch.bool)
+    pad[0, :4] = True   # series 0 is 8 steps long: its first token is padding
+    pad[1, :8] = True   # series 1 is 4 steps long
+    changed = x.clone()
+    changed[0, :4] = 100.0
+    changed[1, :8] = -100.0
+    with torch.no_grad():
+        a, b = model(x, pad), model(changed, pad)
+    assert torch.isfinite(a).all()
+    assert torch.allclose(a, b, atol=1e-5), "values under the padding mask reached the logits"
+    assert torch.allclose(a[2], b[2])  # the unpadded series is untouched either way

@@ -50,8 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
 
     g = p.add_argument_group("data")
-    g.add_argument("--data", default="PeruRainfall", choices=["PeruRainfall"],
-                   help="PeruRainfall: the generic rainfall CSV loader (any station/region CSV)")
+    g.add_argument("--data", default="PeruRainfall", choices=["PeruRainfall", "UEA"],
+                   help="PeruRainfall: the generic rainfall CSV loader (any station/region CSV); "
+                        "UEA: ROOT/NAME_TRAIN.ts and ROOT/NAME_TEST.ts with --root_path ROOT --model_id NAME")
+    g.add_argument("--val_ratio", type=float, default=0.2,
+                   help="UEA: stratified share of TRAIN held out for validation (the test set is never used)")
     g.add_argument("--root_path", default="./datasets/processed/", help="folder of the data file")
     g.add_argument("--data_path", default="peru_rainfall.csv", help="CSV file name inside --root_path")
     g.add_argument("--date_col", default=None, help="timestamp column (default: one named date/time/timestamp/datetime/valid_time)")
@@ -207,6 +210,11 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
                             f"--input_token_len ({args.input_token_len}): every token must be real data")
     elif args.model != "timer_xl_classifier":
         raise UserError(f"--task_name classification uses --model timer_xl_classifier, not {args.model}")
+    if args.data == "UEA":
+        if args.task_name == "pretrain":
+            raise UserError("--task_name pretrain reads CSV series (--data PeruRainfall); UEA files are for classification")
+        if not 0 < args.val_ratio < 1:
+            raise UserError(f"--val_ratio must be between 0 and 1, got {args.val_ratio}")
     if args.adaptation and not args.pretrain_model_path:
         raise UserError("--adaptation needs --pretrain_model_path PATH (an OpenLTM timer_xl checkpoint or a "
                         "checkpoint.pth from --task_name pretrain)")
