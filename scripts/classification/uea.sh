@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One Timer-XL recipe over UEA/UCR archive datasets found as DATA_ROOT/NAME/NAME_TRAIN.ts (and
+# _TEST.ts), then a results table: test accuracy, macro-F1 and time per dataset.
+#   bash scripts/classification/uea.sh DATA_ROOT JapaneseVowels BasicMotions GunPoint
+# Run folders go under $CHECKPOINTS (default checkpoints/); the table is printed and written to
+# $CHECKPOINTS/uea_results.md. Extra recipe flags can be given in $EXTRA.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+if [ $# -lt 2 ]; then
+  echo "usage: bash scripts/classification/uea.sh DATA_ROOT NAME [NAME ...]" >&2
+  exit 2
+fi
+PYTHON=${PYTHON:-python}
+CHECKPOINTS=${CHECKPOINTS:-checkpoints/}
+DATA_ROOT=$1
+shift
+# The recipe, the same for every dataset: a 2-layer Timer-XL (d_model 128), about 24 tokens per
+# series (automatic token length), mean pooling over the real tokens, cosine schedule with one
+# warmup epoch, early stopping on a stratified 20% of TRAIN.
+RECIPE=(--e_layers 2 --d_model 128 --d_ff 256 --n_heads 8 --dropout 0.1 --pooling mean
+        --batch_size 16 --learning_rate 1e-3 --cosine --warmup_epochs 1 --train_epochs 60 --patience 15
+        --val_ratio 0.2 --seed 2021)
+for NAME in "$@"; do
+  # shellcheck disable=SC2086
+  $PYTHON run.py --task_name classification --is_training 1 --model timer_xl_classifier --data UEA \
+    --root_path "$DATA_ROOT" --model_id "$NAME" --des uea --checkpoints "$CHECKPOINTS" "${RECIPE[@]}" ${EXTRA:-}
+done
+$PYTHON scripts/uea_table.py "$CHECKPOINTS" "$@" | tee "$CHECKPOINTS/uea_results.md"
