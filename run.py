@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         from utils.cli import parse
         from utils.run_log import RunLog
 
+        from utils.atomic_io import disable_writes
+        from utils.distributed import init_from_env, shutdown
+
         args = parse(argv)
+        if not init_from_env(args.use_gpu, args.ddp).is_main:
+            disable_writes()  # under torchrun only rank 0 writes files
         log = RunLog()
         if args.task_name == "compare":
             for line in compare(args.checkpoints, args.sort_by):
@@ -32,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             train_runs(args, log)
         else:
             retest_runs(args, log)
+        shutdown()
         return 0
     except UserError as err:
         if debug:

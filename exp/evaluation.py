@@ -7,21 +7,30 @@ import torch
 import torch.nn.functional as F
 
 from data_provider.windows import WindowSet
+from utils.distributed import gather_rows, shard, sum_all
 from utils.metrics import baseline_metrics, classification_metrics, softmax
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device: torch.device,
-            criterion=None) -> tuple[float, np.ndarray]:
+            criterion=None, amp_enabled: bool = False) -> tuple[float, np.ndarray]:
     """Mean loss (``criterion``, default cross-entropy) and the logits [n, n_classes] of every window."""
     model.eval()
-    total, chunks = 0.0, []
-    for inputs, y, _ in windows.batches(batch_size):
-        logits = model(*(t.to(device) for t in inputs)).float()
-        y = y.to(device)
+    n = len(windows)
+    mine = shard(torch.arange(n), pad=False)  # under torchrun each rank scores a share, then all gather
+    labels = torch.as_tensor(windows.labels)
+    total, chunks = 0.0, [torch.zeros(0, 0)]
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp_enabled and torch.device(device).type == "cuda")
+    for start in range(0, len(mine), batch_size):
+        positions = mine[start:start + batch_size]
+        with amp:
+            logits = model(*(t.to(device) for t in windows.inputs(positions))).float()
+        y = labels[positions].to(device)
         total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()
         chunks.append(logits.cpu())
-    return total / max(len(windows), 1), torch.cat(chunks).numpy()
+    local = torch.cat([c for c in chunks if c.numel()]).numpy() if len(mine) else np.zeros((0, 0), np.float32)
+    (total,) = sum_all(total)
+    return total / max(n, 1), gather_rows(mine.numpy(), local, n)
 
 
 def majority_class(train: WindowSet, n_classes: int) -> int:

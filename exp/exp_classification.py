@@ -34,6 +34,7 @@ from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
 from utils.atomic_io import write_csv, write_json
 from utils.cli import parse_finetune
+from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
 from utils.metrics import classification_metrics, softmax
@@ -51,7 +52,7 @@ def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
-    loss, logits = predict(model, windows, cfg.batch_size, device, criterion)
+    loss, logits = predict(model, windows, cfg.batch_size, device, criterion, bool(getattr(cfg, "amp", False)))
     y_pred = softmax(logits).argmax(axis=1)
     m = classification_metrics(windows.labels, y_pred, None, n_classes, cfg.pos_label)
     return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
@@ -77,11 +78,13 @@ def load_weights(model, run_dir: Path) -> None:
 def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.DataFrame, float]:
     """Test metrics of the weights in ``checkpoint.pth``: the same code path for training and
     re-test. Returns the metrics, the predictions and the seconds the test predictions took."""
+    barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
     load_weights(model, run_dir)
     model.to(device)
     test = data.splits["test"]
+    amp = bool(getattr(cfg, "amp", False))
     t0 = time.time()
-    _, logits = predict(model, test, cfg.batch_size, device)
+    _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
     persistence = data.persistence["test"] if data.persistence is not None else None
     metrics = score_split(logits, test, data.n_classes, cfg.pos_label,
@@ -89,7 +92,7 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     predictions = predictions_frame(logits, test, data.row_dates, data.row_groups)
     if cfg.threshold_tuning and data.n_classes == 2:
         metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
-        _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device)
+        _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, amp_enabled=amp)
         val_scores = softmax(val_logits)[:, cfg.pos_label]
         threshold, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
         tuned_pred = predict_at(softmax(logits)[:, cfg.pos_label], threshold, cfg.pos_label)
@@ -184,6 +187,11 @@ def train_runs(args, log: RunLog) -> list[Path]:
             "leakage": leaks + (diagnosis.leakage(train, [], data.n_classes, best_row["val_accuracy"]) if weather else []),
             "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
         }
+        if STATE.enabled:
+            views = all_objects({k: v for k, v in metrics.items() if k != "diagnosis"})
+            metrics["distributed"] = {"world_size": STATE.world, "ranks_agree": all(v == views[0] for v in views),
+                                      "batch_size_per_process": cfg.batch_size,
+                                      "global_batch": cfg.batch_size * STATE.world * cfg.accum_steps}
         write_json(run_dir / "metrics.json", metrics)
         write_csv(run_dir / "predictions.csv", predictions)
         draw(run_dir, history, metrics, predictions, cfg)

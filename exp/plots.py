@@ -12,8 +12,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
+from utils.atomic_io import writes_enabled  # noqa: E402
+
 
 def _save(fig, path: Path) -> None:
+    if not writes_enabled():
+        plt.close(fig)
+        return
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -11,13 +11,14 @@ import torch
 from exp.training_loop import LAST, read_last
 from utils.atomic_io import read_json, write_json
 from utils.cli import contradicting_flags, setting_name
+from utils.distributed import STATE, barrier
 from utils.errors import UserError
 from utils.run_log import RunLog
 
 
 def pick_device(args) -> torch.device:
     if args.use_gpu and torch.cuda.is_available():
-        return torch.device(f"cuda:{args.gpu}")
+        return torch.device(f"cuda:{STATE.local_rank if STATE.enabled else args.gpu}")
     return torch.device("cpu")
 
 
@@ -76,6 +77,7 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
     elif (run_dir / LAST).exists() or (run_dir / "metrics.json").exists():
         raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or give another "
                         "--model_id or --des for a new one (nothing was changed)")
+    barrier()  # every rank has checked the folder before rank 0 writes into it
     run_dir.mkdir(parents=True, exist_ok=True)
     log.attach(run_dir / "train.log")
     if args.resume and state is None:

@@ -17,7 +17,10 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from torch.nn.parallel import DistributedDataParallel
+
 from utils.atomic_io import save_torch, write_csv
+from utils.distributed import STATE, shard, sum_all
 from utils.early_stopping import EarlyStopping
 from utils.errors import UserError
 from utils.lr_schedule import learning_rate_at
@@ -61,13 +64,17 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
     model.train()
     accum = getattr(cfg, "accum_steps", 1)
     micro = cfg.batch_size
-    order = torch.randperm(len(windows), generator=generator)
+    # every rank draws the same permutation, then keeps its own shard of it
+    order = shard(torch.randperm(len(windows), generator=generator), pad=True)
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(getattr(cfg, "amp", False)) and
+                         torch.device(device).type == "cuda")
     labels = torch.as_tensor(windows.labels)
     params = [p for p in model.parameters() if p.requires_grad]
     max_norm = cfg.clip_grad if cfg.clip_grad > 0 else float("inf")
     total, seen = 0.0, 0
-    steps = range(0, len(windows), micro * accum)
-    bar = tqdm(steps, total=len(steps), desc=f"epoch {epoch + 1}", leave=False, disable=None)
+    steps = range(0, len(order), micro * accum)
+    bar = tqdm(steps, total=len(steps), desc=f"epoch {epoch + 1}", leave=False,
+               disable=None if STATE.is_main else True)
     for step, start in enumerate(bar):
         group = order[start:start + micro * accum]
         optimizer.zero_grad(set_to_none=True)
@@ -75,7 +82,8 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
             positions = group[m:m + micro]
             inputs = tuple(t.to(device) for t in windows.inputs(positions))
             y = labels[positions].to(device)
-            loss_sum = batch_loss(model, inputs, y)
+            with amp:
+                loss_sum = batch_loss(model, inputs, y)
             if not torch.isfinite(loss_sum):
                 raise _diagnose("training loss", epoch, step, inputs[0], lr)
             (loss_sum / len(group)).backward()
@@ -86,6 +94,7 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
         optimizer.step()
         seen += len(group)
         bar.set_postfix(loss=f"{total / seen:.4f}")
+    total, seen = sum_all(total, seen)
     return total / max(seen, 1)
 
 
@@ -115,6 +124,12 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     training at once; the caller tests the best epoch before it and then reports the failure (with
     no best epoch yet, the error is raised here)."""
     optimizer = build_optimizer(model, cfg)
+    # what trains: the model itself, or a compiled / DistributedDataParallel wrapper of it; the
+    # state_dicts saved are always the plain model's (no "module." or "_orig_mod." prefixes)
+    trained = torch.compile(model) if getattr(cfg, "compile", False) else model
+    if STATE.enabled:
+        device_ids = [torch.device(device).index] if torch.device(device).type == "cuda" else None
+        trained = DistributedDataParallel(trained, device_ids=device_ids)
     stopper = EarlyStopping(cfg.monitor, cfg.patience)
     generator = torch.Generator().manual_seed(cfg.seed_used)
     rows, first_epoch, stop_reason, non_finite = [], 0, "max epochs", None
@@ -133,7 +148,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
             group["lr"] = lr * group["lr_scale"]
         t0 = time.time()
         try:
-            train_loss = run_epoch(model, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
+            train_loss = run_epoch(trained, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
         except NonFiniteLoss as err:
             if stopper.best_epoch is None:
                 raise  # no good epoch to fall back on

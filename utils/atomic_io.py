@@ -9,7 +9,22 @@ from pathlib import Path
 import numpy as np
 
 
+_WRITES_ENABLED = True
+
+
+def disable_writes() -> None:
+    """For the ranks of a distributed run other than 0: every write below becomes a no-op."""
+    global _WRITES_ENABLED
+    _WRITES_ENABLED = False
+
+
+def writes_enabled() -> bool:
+    return _WRITES_ENABLED
+
+
 def _atomic_write(path: Path, write) -> None:
+    if not _WRITES_ENABLED:
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -15,7 +15,7 @@ from utils.lr_schedule import SCHEDULES
 
 # Flags that may differ between training and a re-test without changing what is tested.
 RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug",
-                 "resume"}
+                 "resume", "ddp", "amp", "compile"}
 
 
 def str2bool(text: str) -> bool:
@@ -141,6 +141,10 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("device")
     g.add_argument("--use_gpu", type=str2bool, default=True, help="use CUDA when available")
     g.add_argument("--gpu", type=int, default=0, help="CUDA device index")
+    g.add_argument("--ddp", action="store_true",
+                   help="DistributedDataParallel (OpenLTM's flag); runs under torchrun are detected without it")
+    g.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA (ignored on CPU)")
+    g.add_argument("--compile", action="store_true", help="torch.compile the model for training")
     g.add_argument("--num_workers", type=int, default=0,
                    help="accepted for compatibility; batches are gathered in-process by vectorised indexing")
     return p

@@ -10,6 +10,10 @@ class RunLog:
         self._pending: list[str] = []  # lines printed before the run folder existed
 
     def attach(self, path: Path) -> None:
+        from utils.distributed import STATE
+
+        if not STATE.is_main:
+            return
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a") as handle:
@@ -17,6 +21,10 @@ class RunLog:
         self._pending = []
 
     def __call__(self, message: str = "") -> None:
+        from utils.distributed import STATE
+
+        if not STATE.is_main:  # only rank 0 speaks
+            return
         print(message, flush=True)
         if self.path is None:
             self._pending.append(message)
