@@ -33,7 +33,6 @@ STATE = DistState()
 
 def init_from_env(use_gpu: bool, requested: bool = False) -> DistState:
     """Join the process group torchrun describes (WORLD_SIZE, RANK, LOCAL_RANK, MASTER_ADDR/PORT)."""
-    global STATE
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1 and not requested:
         return STATE
@@ -47,7 +46,8 @@ def init_from_env(use_gpu: bool, requested: bool = False) -> DistState:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if cuda else "gloo")
-    STATE = DistState(True, dist.get_rank(), dist.get_world_size(), local_rank)
+    # mutate the shared object: modules hold references to it from their imports
+    STATE.enabled, STATE.rank, STATE.world, STATE.local_rank = True, dist.get_rank(), dist.get_world_size(), local_rank
     return STATE
 
 
