@@ -43,6 +43,31 @@ def make_csv(path: Path, years: int, regions: int, features: int, seed: int = 0)
     return len(frame)
 
 
+def measure(years: int = 10, regions: int = 5, features: int = 27, seq_len: int = 720) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "hourly.csv"
+        rows = make_csv(path, years, regions, features)
+        size_mib = path.stat().st_size / 2**20
+        rss_before = peak_rss_mib()
+        args = parse(["--root_path", tmp, "--data_path", path.name, "--group_col", "region", "--target_from", "tp_mm",
+                      "--rain_threshold", "0.1", "--seq_len", str(seq_len), "--input_token_len", "96"])
+        t0 = time.perf_counter()
+        data = prepare(args)
+        seconds = time.perf_counter() - t0
+        train = data.splits["train"]
+        t0 = time.perf_counter()
+        batch = train.gather(np.arange(256))
+        gather_ms = (time.perf_counter() - t0) * 1e3
+    return {
+        "rows": rows, "csv_mib": round(size_mib, 1), "prepare_seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "windows": {name: len(ws) for name, ws in data.splits.items()},
+        "numeric_array_mib": round(train.data.numel() * 4 / 2**20, 1),
+        "peak_rss_mib_before_load": round(rss_before), "peak_rss_mib_after_load": round(peak_rss_mib()),
+        "gather_256_windows_ms": round(gather_ms, 1), "batch_shape": list(batch.shape),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--years", type=int, default=10)
@@ -51,28 +76,7 @@ def main() -> None:
     p.add_argument("--seq_len", type=int, default=720)
     p.add_argument("--out", default="bench_data.json")
     opts = p.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "hourly.csv"
-        rows = make_csv(path, opts.years, opts.regions, opts.features)
-        size_mib = path.stat().st_size / 2**20
-        rss_before = peak_rss_mib()
-        args = parse(["--root_path", tmp, "--data_path", path.name, "--group_col", "region", "--target_from", "tp_mm",
-                      "--rain_threshold", "0.1", "--seq_len", str(opts.seq_len), "--input_token_len", "96"])
-        t0 = time.perf_counter()
-        data = prepare(args)
-        seconds = time.perf_counter() - t0
-        train = data.splits["train"]
-        t0 = time.perf_counter()
-        batch = train.gather(np.arange(256))
-        gather_ms = (time.perf_counter() - t0) * 1e3
-    result = {
-        "rows": rows, "csv_mib": round(size_mib, 1), "prepare_seconds": round(seconds, 2),
-        "rows_per_second": round(rows / seconds),
-        "windows": {name: len(ws) for name, ws in data.splits.items()},
-        "numeric_array_mib": round(train.data.numel() * 4 / 2**20, 1),
-        "peak_rss_mib_before_load": round(rss_before), "peak_rss_mib_after_load": round(peak_rss_mib()),
-        "gather_256_windows_ms": round(gather_ms, 1), "batch_shape": list(batch.shape),
-    }
+    result = measure(opts.years, opts.regions, opts.features, opts.seq_len)
     for key, value in result.items():
         print(f"{key:26s} {value}")
     Path(opts.out).write_text(json.dumps(result, indent=2) + "\n")
