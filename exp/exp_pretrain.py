@@ -21,6 +21,7 @@ from exp.training_loop import fit, mark_finished
 from models import timer_xl
 from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
+from utils.distributed import barrier
 from utils.run_log import RunLog
 from utils.seeding import seed_everything, use_deterministic_algorithms
 
@@ -82,6 +83,7 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
         history = fit(model, data.splits["train"], mse_loss,
                       lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
                       resume=resume)
+        barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
         load_weights(model, run_dir)
         model.to(device)
         test = forecast_errors(model, data.splits["test"], cfg, device)

@@ -14,10 +14,11 @@ PYTHON=${PYTHON:-python}
 CHECKPOINTS=${CHECKPOINTS:-checkpoints/}
 DATA_ROOT=$1
 shift
-# The recipe, the same for every dataset: a 2-layer Timer-XL (d_model 128), about 24 tokens per
+# The recipe, the same for every dataset: a 2-layer Timer-XL (d_model 128, dropout 0.2, weight
+# decay 0.05), about 24 tokens per
 # series (automatic token length), every variable's last token pooled, cosine schedule with one
 # warmup epoch, early stopping on a stratified 20% of TRAIN.
-RECIPE=(--e_layers 2 --d_model 128 --d_ff 256 --n_heads 8 --dropout 0.1 --pooling last
+RECIPE=(--e_layers 2 --d_model 128 --d_ff 256 --n_heads 8 --dropout 0.2 --weight_decay 0.05 --pooling last
         --batch_size 16 --learning_rate 1e-3 --cosine --warmup_epochs 1 --train_epochs 60 --patience 15
         --val_ratio 0.2 --seed 2021)
 for NAME in "$@"; do
