@@ -8,7 +8,6 @@ Files it keeps in the run folder, each written atomically:
 """
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 from typing import Callable

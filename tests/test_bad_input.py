@@ -1,5 +1,4 @@
 """Every kind of bad input ends with exit code 2 and one line that names the problem, no traceback."""
-import pandas as pd
 import pytest
 import torch
 

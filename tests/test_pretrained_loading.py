@@ -1,9 +1,7 @@
 """Pretrained Timer-XL checkpoints: every tensor accounted for, loud failures, fine-tune modes."""
 import argparse
 import json
-import pickle
 
-import numpy as np
 import pytest
 import torch
 
