@@ -205,6 +205,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
     if len(run_dirs) > 1:
         for line in repeats(run_dirs):
             log(line)
+        log(f"run folders: {', '.join(map(str, run_dirs))}")  # the last line names them all
     return run_dirs
 
 

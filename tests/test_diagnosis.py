@@ -143,3 +143,4 @@ def test_itr_reports_mean_and_std(rain_dir, capsys):
     assert "over 3 repeats (mean ± std):" in out
     accuracies = [json.loads(p.read_text())["accuracy"] for p in sorted((rain_dir / "ck").glob("*/metrics.json"))]
     assert f"accuracy           {np.mean(accuracies):.4f} ± {np.std(accuracies):.4f}" in out
+    assert out.strip().splitlines()[-1].startswith("run folders: ") and out.count("_rep_") >= 3
