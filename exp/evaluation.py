@@ -19,7 +19,7 @@ def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device:
     n = len(windows)
     mine = shard(torch.arange(n), pad=False)  # under torchrun each rank scores a share, then all gather
     labels = torch.as_tensor(windows.labels)
-    total, chunks = 0.0, [torch.zeros(0, 0)]
+    total, chunks = 0.0, []
     amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp_enabled and torch.device(device).type == "cuda")
     for start in range(0, len(mine), batch_size):
         positions = mine[start:start + batch_size]
@@ -28,7 +28,7 @@ def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device:
         y = labels[positions].to(device)
         total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()
         chunks.append(logits.cpu())
-    local = torch.cat([c for c in chunks if c.numel()]).numpy() if len(mine) else np.zeros((0, 0), np.float32)
+    local = torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), np.float32)
     (total,) = sum_all(total)
     return total / max(n, 1), gather_rows(mine.numpy(), local, n)
 

@@ -143,7 +143,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
     # the single-column check reads each window's last row, which means something for weather
     # windows; for archive series a channel's last value is a legitimate feature, not a leak
     weather = data.report.get("kind") != "uea"
-    leaks = diagnosis.leakage(data.splits["train"], data.features, data.n_classes, None) if weather else []
+    leaks = diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes) if weather else []
     for line in leaks:
         log(f"WARNING: {line}")
     run_dirs = []
@@ -184,7 +184,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
             **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
                                          history["stop_reason"], cfg.patience),
             "collapse": diagnosis.collapse(metrics),
-            "leakage": leaks + (diagnosis.leakage(train, [], data.n_classes, best_row["val_accuracy"]) if weather else []),
+            "leakage": leaks + (diagnosis.implausible_validation(best_row["val_accuracy"]) if weather else []),
             "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
         }
         if STATE.enabled:

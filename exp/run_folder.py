@@ -3,6 +3,7 @@ interrupted run, and what ``--resume`` continues from."""
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 from pathlib import Path
 
@@ -22,12 +23,20 @@ def pick_device(args) -> torch.device:
     return torch.device("cpu")
 
 
-def file_sha256(path: str) -> str:
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_sha256(path: str) -> str:
+    """SHA-256 of a data file, read once per process for as long as the file is unchanged
+    (every repeat of --itr records it)."""
+    stat = Path(path).stat()
+    return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
 
 def model_namespace(args, data) -> argparse.Namespace:
