@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from data_provider.windows import WindowSet
 from utils.distributed import gather_rows, shard, sum_all
-from utils.metrics import baseline_metrics, classification_metrics, softmax
+from utils.metrics import baseline_metrics, classification_metrics
 
 
 @torch.no_grad()
@@ -38,10 +38,10 @@ def majority_class(train: WindowSet, n_classes: int) -> int:
     return int(np.bincount(train.labels, minlength=n_classes).argmax())
 
 
-def score_split(logits: np.ndarray, windows: WindowSet, n_classes: int, pos_label: int,
+def score_split(probs: np.ndarray, windows: WindowSet, n_classes: int, pos_label: int,
                 majority: int, persistence: np.ndarray | None) -> dict:
-    """The model's metrics and the trivial baselines', all on the same windows."""
-    probs = softmax(logits.astype(np.float64))
+    """The model's metrics (from class probabilities [n, n_classes]) and the trivial baselines',
+    all on the same windows."""
     y_pred = probs.argmax(axis=1)
     metrics = classification_metrics(windows.labels, y_pred, probs, n_classes, pos_label)
     shares = np.bincount(y_pred, minlength=n_classes) / max(len(y_pred), 1)
@@ -58,8 +58,7 @@ def score_split(logits: np.ndarray, windows: WindowSet, n_classes: int, pos_labe
     return metrics
 
 
-def predictions_frame(logits: np.ndarray, windows: WindowSet, row_dates, row_groups) -> pd.DataFrame:
-    probs = softmax(logits.astype(np.float64))
+def predictions_frame(probs: np.ndarray, windows: WindowSet, row_dates, row_groups) -> pd.DataFrame:
     frame = pd.DataFrame({
         "date": row_dates[windows.ends] if row_dates is not None else np.full(len(windows), ""),
         "group": row_groups[windows.ends],

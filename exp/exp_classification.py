@@ -24,6 +24,7 @@ import torch
 from data_provider.data_factory import data_provider
 from exp import console, diagnosis, plots
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
+from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import majority_class, predict, predictions_frame, score_split
 from exp.run_folder import open_run, pick_device
 from exp.summary import append_summary, repeats, summary_row
@@ -33,7 +34,7 @@ from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
 from utils.atomic_io import write_csv, write_json
-from utils.cli import parse_finetune
+from utils.cli import epochs_for_steps, parse_finetune, setting_name
 from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
@@ -87,16 +88,17 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
     persistence = data.persistence["test"] if data.persistence is not None else None
-    metrics = score_split(logits, test, data.n_classes, cfg.pos_label,
+    probs = softmax(logits.astype(np.float64))
+    metrics = score_split(probs, test, data.n_classes, cfg.pos_label,
                           majority_class(data.splits["train"], data.n_classes), persistence)
-    predictions = predictions_frame(logits, test, data.row_dates, data.row_groups)
+    predictions = predictions_frame(probs, test, data.row_dates, data.row_groups)
     if cfg.threshold_tuning and data.n_classes == 2:
         metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, amp_enabled=amp)
         val_scores = softmax(val_logits)[:, cfg.pos_label]
         threshold, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
-        tuned_pred = predict_at(softmax(logits)[:, cfg.pos_label], threshold, cfg.pos_label)
-        tuned = classification_metrics(test.labels, tuned_pred, softmax(logits), 2, cfg.pos_label)
+        tuned_pred = predict_at(probs[:, cfg.pos_label], threshold, cfg.pos_label)
+        tuned = classification_metrics(test.labels, tuned_pred, probs, 2, cfg.pos_label)
         metrics["threshold_tuned"] = {"threshold": threshold, "chosen_on": f"validation {metric}",
                                       f"validation_{metric}": val_value, **tuned}
         predictions["predicted_label_tuned"] = tuned_pred
@@ -146,6 +148,13 @@ def train_runs(args, log: RunLog) -> list[Path]:
     leaks = diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes) if weather else []
     for line in leaks:
         log(f"WARNING: {line}")
+    if args.train_steps is not None:
+        n_train = len(few_shot_subset(data.splits["train"], args.subset_rand_ratio, args.seed))
+        args.train_epochs = epochs_for_steps(args, n_train, STATE.world)
+        if "tmax" not in args.explicit:
+            args.tmax = args.train_epochs
+        log(f"--train_steps {args.train_steps}: {args.train_epochs} epochs over {n_train} train windows "
+            f"(batch {args.batch_size} x {args.accum_steps} accumulation x {STATE.world} process(es))")
     run_dirs = []
     for ii in range(args.itr):
         cfg, run_dir, resume = open_run(args, data, ii, log)
@@ -205,6 +214,11 @@ def train_runs(args, log: RunLog) -> list[Path]:
     if len(run_dirs) > 1:
         for line in repeats(run_dirs):
             log(line)
+        if STATE.is_main:
+            ensemble_dir = Path(args.checkpoints) / setting_name(args, ENSEMBLE)
+            m = ensemble_repeats(run_dirs, data, args, ensemble_dir)
+            log(f"ensemble of the {len(run_dirs)} repeats (mean probability): accuracy {m['accuracy']:.4f}, "
+                f"macro_f1 {m['macro_f1']:.4f} -> {ensemble_dir}")
         log(f"run folders: {', '.join(map(str, run_dirs))}")  # the last line names them all
     return run_dirs
 

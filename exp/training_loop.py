@@ -129,7 +129,10 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     if STATE.enabled:
         device_ids = [torch.device(device).index] if torch.device(device).type == "cuda" else None
         trained = DistributedDataParallel(trained, device_ids=device_ids)
-    stopper = EarlyStopping(cfg.monitor, cfg.patience)
+    # --select_epoch last: a fixed budget; the stopper still tracks the best validation epoch for the
+    # log, but never stops, and checkpoint.pth follows the latest epoch
+    keep_last = getattr(cfg, "select_epoch", "best") == "last"
+    stopper = EarlyStopping(cfg.monitor, cfg.train_epochs + 1 if keep_last else cfg.patience)
     generator = torch.Generator().manual_seed(cfg.seed_used)
     rows, first_epoch, stop_reason, non_finite = [], 0, "max epochs", None
     if resume is not None:
@@ -157,7 +160,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         train_seconds = time.time() - t0
         val = {k: float(v) for k, v in validate(model).items()}  # plain floats: last.pth loads weights_only
         improved = stopper.step(val[cfg.monitor], epoch)
-        if improved:
+        if improved or keep_last:
             save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         seconds = time.time() - t0
         rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
@@ -177,6 +180,10 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     if stopper.best_epoch is None:
         raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
                         "check the data report and lower --learning_rate")
+    if keep_last:
+        return {"best_epoch": len(rows), f"best_{cfg.monitor}": rows[-1][cfg.monitor], "epochs_run": len(rows),
+                "stop_reason": stop_reason if non_finite else "fixed budget (--select_epoch last)",
+                "non_finite": non_finite, "rows": rows}
     return {
         "best_epoch": stopper.best_epoch + 1,
         f"best_{cfg.monitor}": stopper.best,

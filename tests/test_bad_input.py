@@ -99,6 +99,10 @@ CASES = [
      "pretrained.pth: cannot be loaded as plain weights: it is truncated or not a PyTorch checkpoint"),
     ("pickle carrying code", lambda p: (write(p), checkpoint(p, "code"))[0], RAIN + ["--adaptation"],
      "pretrained.pth: cannot be loaded as plain weights: it holds Python objects or code (print)"),
+    ("two training lengths", lambda p: write(p), RAIN + ["--train_steps", "100"],
+     "--train_steps and --train_epochs both set the training length; give one of them"),
+    ("patience with a fixed budget", lambda p: write(p), RAIN + ["--select_epoch", "last", "--patience", "5"],
+     "--patience has no effect with --select_epoch last (no early stopping); drop one of them"),
     ("re-test with no trained run", lambda p: write(p), ["--is_training", "0", "--model_id", "never_trained"],
      "--is_training 0: no trained run with --model_id never_trained under"),
 ]

@@ -93,7 +93,7 @@ def test_same_seed_same_metrics(workspace):
 
 def test_itr_runs_one_folder_per_seed(workspace):
     assert main(train_argv(workspace, "--itr", "2", "--train_epochs", "1")) == 0
-    folders = sorted(p.name for p in (workspace / "ck").iterdir() if p.is_dir())
+    folders = sorted(p.parent.name for p in (workspace / "ck").glob("*/config.json"))
     assert [f[-2:] for f in folders] == ["_0", "_1"]
     seeds = [json.loads((workspace / "ck" / f / "config.json").read_text())["seed_used"] for f in folders]
     assert seeds == [2021, 2022]

@@ -6,6 +6,7 @@ uses to tell a deliberate contradiction of the saved run from a default.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from models.timer_xl_classifier import POOLINGS, PRESETS
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--learning_rate", type=float, default=1e-4, help="peak learning rate (AdamW)")
     g.add_argument("--weight_decay", type=float, default=0.0, help="AdamW weight decay")
     g.add_argument("--train_epochs", type=int, default=10, help="maximum epochs")
+    g.add_argument("--train_steps", type=int, default=None,
+                   help="instead of --train_epochs: about this many optimiser steps, as epochs = ceil(steps / steps "
+                        "per epoch); one recipe then gives a 40-series and a 4000-series data set the same number of "
+                        "updates")
+    g.add_argument("--select_epoch", default="best", choices=["best", "last"],
+                   help="which weights are tested: best = the epoch with the best --monitor (early stopping by "
+                        "--patience); last = the final epoch's, a fixed budget with no early stopping, for validation "
+                        "splits too small to pick an epoch (validation is still logged)")
     g.add_argument("--patience", type=int, default=3, help="epochs without improvement of --monitor before stopping")
     g.add_argument("--monitor", default="val_loss", choices=sorted(MONITORS), help="validation metric for early stopping and the best checkpoint")
     g.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (same as --lradj cosine)")
@@ -182,6 +191,13 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
         raise UserError(f"--cosine contradicts --lradj {args.lradj}; give one of them")
     args.lradj = "cosine" if args.cosine else (args.lradj or "constant")
     args.cosine = args.lradj == "cosine"
+    if args.train_steps is not None:
+        if "train_epochs" in explicit:
+            raise UserError("--train_steps and --train_epochs both set the training length; give one of them")
+        if args.train_steps <= 0:
+            raise UserError(f"--train_steps must be a positive whole number, got {args.train_steps}")
+    if args.select_epoch == "last" and "patience" in explicit:
+        raise UserError("--patience has no effect with --select_epoch last (no early stopping); drop one of them")
     if args.tmax is None:
         args.tmax = args.train_epochs
     for key in ("seq_len", "input_token_len", "output_token_len", "e_layers", "d_model", "d_ff", "n_heads",
@@ -238,6 +254,14 @@ def setting_name(args, ii: int) -> str:
     return (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_sl{args.seq_len}{tokens}"
             f"_lr{args.learning_rate}_bt{args.batch_size}_wd{args.weight_decay}_el{args.e_layers}_dm{args.d_model}"
             f"_dff{args.d_ff}_nh{args.n_heads}_cos{args.cosine}{adapted}_{args.des}_{ii}")
+
+
+def epochs_for_steps(args, n_train_windows: int, world: int = 1) -> int:
+    """The epoch count that gives at least ``--train_steps`` optimiser steps over this many train
+    windows (each step covers batch_size x accum_steps windows on each of ``world`` processes)."""
+    per_step = args.batch_size * args.accum_steps * world
+    steps_per_epoch = max(1, math.ceil(n_train_windows / per_step))
+    return max(1, math.ceil(args.train_steps / steps_per_epoch))
 
 
 def parse(argv: list[str]) -> argparse.Namespace:

@@ -1,0 +1,46 @@
+"""The ensemble of one command's repeats (``--itr N``, N > 1): the members' test probabilities
+averaged and scored once, in its own folder ``<checkpoints>/<setting>_ensemble/``.
+
+The rule is fixed in advance (equal weights, argmax of the mean), so nothing about the test set
+chooses it; it is reported beside the members' mean ± std, never instead of it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from exp.evaluation import majority_class, predictions_frame, score_split
+from utils.atomic_io import write_csv, write_json
+
+ENSEMBLE = "ensemble"
+
+
+def mean_probabilities(run_dirs: list[Path], n_classes: int, labels: np.ndarray) -> np.ndarray:
+    """[n, n_classes]: the mean of the members' predictions.csv probabilities. Every member scored
+    the same test windows in the same order; a member that did not is a bug, so it stops here."""
+    columns = [f"prob_{c}" for c in range(n_classes)]
+    members = []
+    for run_dir in run_dirs:
+        frame = pd.read_csv(run_dir / "predictions.csv")
+        if not np.array_equal(frame["true_label"].to_numpy(), labels):
+            raise RuntimeError(f"{run_dir}/predictions.csv does not hold this command's test windows in order")
+        members.append(frame[columns].to_numpy(dtype=np.float64))
+    return np.mean(members, axis=0)
+
+
+def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
+    """Score the mean of the repeats' test probabilities; write metrics.json and predictions.csv
+    to ``out_dir``. Returns the metrics."""
+    test = data.splits["test"]
+    probs = mean_probabilities(run_dirs, data.n_classes, test.labels)
+    persistence = data.persistence["test"] if data.persistence is not None else None
+    metrics = score_split(probs, test, data.n_classes, cfg.pos_label,
+                          majority_class(data.splits["train"], data.n_classes), persistence)
+    metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
+                           "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "metrics.json", metrics)
+    write_csv(out_dir / "predictions.csv", predictions_frame(probs, test, data.row_dates, data.row_groups))
+    return metrics
