@@ -29,12 +29,12 @@ from exp.evaluation import majority_class, predict, predictions_frame, score_spl
 from exp.run_folder import open_run, pick_device
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import predict_at, tune_threshold
-from exp.training_loop import NonFiniteLoss, fit, mark_finished
+from exp.training_loop import NonFiniteLoss, fit, mark_finished, set_epochs_from_steps
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
 from utils.atomic_io import write_csv, write_json
-from utils.cli import epochs_for_steps, parse_finetune, setting_name
+from utils.cli import parse_finetune, setting_name
 from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
@@ -148,13 +148,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
     leaks = diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes) if weather else []
     for line in leaks:
         log(f"WARNING: {line}")
-    if args.train_steps is not None:
-        n_train = len(few_shot_subset(data.splits["train"], args.subset_rand_ratio, args.seed))
-        args.train_epochs = epochs_for_steps(args, n_train, STATE.world)
-        if "tmax" not in args.explicit:
-            args.tmax = args.train_epochs
-        log(f"--train_steps {args.train_steps}: {args.train_epochs} epochs over {n_train} train windows "
-            f"(batch {args.batch_size} x {args.accum_steps} accumulation x {STATE.world} process(es))")
+    set_epochs_from_steps(args, len(few_shot_subset(data.splits["train"], args.subset_rand_ratio, args.seed)), log)
     run_dirs = []
     for ii in range(args.itr):
         cfg, run_dir, resume = open_run(args, data, ii, log)

@@ -17,7 +17,7 @@ from data_provider.data_factory import data_provider
 from exp import console
 from exp.exp_classification import load_weights
 from exp.run_folder import open_run, pick_device
-from exp.training_loop import fit, mark_finished
+from exp.training_loop import fit, mark_finished, set_epochs_from_steps
 from models import timer_xl
 from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
@@ -56,6 +56,7 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
     data = data_provider(args)
     for line in console.data_summary(data.report):
         log(line)
+    set_epochs_from_steps(args, len(data.splits["train"]), log)
     device = pick_device(args)
     if args.deterministic:
         use_deterministic_algorithms()

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from torch.nn.parallel import DistributedDataParallel
 
 from utils.atomic_io import save_torch, write_csv
+from utils.cli import epochs_for_steps
 from utils.distributed import STATE, shard, sum_all
 from utils.early_stopping import EarlyStopping
 from utils.errors import UserError
@@ -95,6 +96,18 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
         bar.set_postfix(loss=f"{total / seen:.4f}")
     total, seen = sum_all(total, seen)
     return total / max(seen, 1)
+
+
+def set_epochs_from_steps(args, n_train_windows: int, log) -> None:
+    """--train_steps: turn the step budget into ``args.train_epochs`` (and the cosine length, unless
+    --tmax was given) once the number of train windows is known, before any run folder is opened."""
+    if args.train_steps is None:
+        return
+    args.train_epochs = epochs_for_steps(args, n_train_windows, STATE.world)
+    if "tmax" not in args.explicit:
+        args.tmax = args.train_epochs
+    log(f"--train_steps {args.train_steps}: {args.train_epochs} epochs over {n_train_windows} train windows "
+        f"(batch {args.batch_size} x {args.accum_steps} accumulation x {STATE.world} process(es))")
 
 
 def read_last(run_dir: Path) -> dict | None:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, rain_table
 from run import main
 from test_uea import toy_archive
 from utils.cli import epochs_for_steps, parse
@@ -104,3 +104,17 @@ def test_uea_table_reports_the_ensemble_beside_its_seeds(archive):
     assert toy[1] == f"{acc:.1f}%" and toy[2].startswith(f"{np.mean(seeds):.1f} ± {np.std(seeds):.1f} (2)")
     assert toy[5] == "90.0%" and toy[6] == ("yes" if acc >= 85 else f"no ({acc - 90:+.1f})")
     assert table[3].startswith("| Missing | not run")
+
+
+def test_pretraining_takes_train_steps_too(tmp_path):
+    rain_table(n_rows=200).to_csv(tmp_path / "rain.csv", index=False)
+    assert main(["--task_name", "pretrain", "--model", "timer_xl", "--model_id", "pt", "--root_path", str(tmp_path),
+                 "--data_path", "rain.csv", "--group_col", "region", "--checkpoints", str(tmp_path / "ck"),
+                 "--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--seq_len", "8",
+                 "--input_token_len", "4", "--output_token_len", "4", "--batch_size", "64", "--train_steps", "9"]) == 0
+    (run_dir,) = (tmp_path / "ck").glob("pretrain_pt_*")
+    config = json.loads((run_dir / "config.json").read_text())
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    steps_per_epoch = -(-int(epochs["train_windows"].iloc[0]) // 64)
+    assert steps_per_epoch > 1  # so that the test tells steps from epochs
+    assert config["train_epochs"] == len(epochs) == -(-9 // steps_per_epoch)
