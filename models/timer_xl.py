@@ -99,7 +99,10 @@ class TimeAttention(nn.Module):
         self.covariate = covariate
 
     def score_mask(self, n_vars: int, n_tokens: int, scale: float, device, dtype) -> torch.Tensor:
-        """Additive mask [H, L, L]: scale * bias where attention is allowed, -inf elsewhere."""
+        """Additive mask [1, H, L, L]: scale * bias where attention is allowed, -inf elsewhere.
+
+        Four dimensions on purpose: PyTorch's CPU flash-attention kernel takes a 2-D or 4-D mask
+        only and silently falls back to the slower math kernel for a 3-D one."""
         length = n_vars * n_tokens
         var_id = torch.arange(n_vars, device=device).repeat_interleave(n_tokens)
         time_id = torch.arange(n_tokens, device=device).repeat(n_vars)
@@ -111,7 +114,7 @@ class TimeAttention(nn.Module):
             is_target_row = (var_id == n_vars - 1)[:, None].expand(length, length)
             blocked = torch.where(own, blocked, ~is_target_row)
         bias = self.attn_bias(var_id).to(dtype) * scale
-        return bias.masked_fill(blocked, float("-inf"))
+        return bias.masked_fill(blocked, float("-inf"))[None]
 
     def forward(self, q, k, v, n_vars: int, n_tokens: int, key_pad: torch.Tensor | None = None) -> torch.Tensor:
         # q, k, v: [B, H, L, E]; key_pad: [B, L] True for padding tokens of variable-length series

@@ -185,3 +185,23 @@ def test_padding_is_invisible_to_the_classifier(pooling):
     assert torch.isfinite(a).all()
     assert torch.allclose(a, b, atol=1e-5), "values under the padding mask reached the logits"
     assert torch.allclose(a[2], b[2])  # the unpadded series is untouched either way
+
+
+@pytest.mark.parametrize("covariate, padded", [(False, False), (True, False), (False, True)])
+def test_attention_runs_on_the_fused_kernel_not_the_math_fallback(covariate, padded):
+    # PyTorch's fused (flash) kernel takes 2-D or 4-D masks only; with a 3-D mask it falls back to
+    # the math kernel without a word, which on CPU made training slower than the eager formulation.
+    # Allowing only the fused kernel makes any such fallback an error here.
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    torch.manual_seed(0)
+    model = timer_xl_classifier.Model(classifier_config(seq_len=12, covariate=covariate)).eval()
+    x = torch.randn(2, 12, 3)
+    pad = torch.zeros(2, 12, dtype=torch.bool)
+    pad[0, :4] = True
+    inputs = (x, pad) if padded else (x,)
+    with torch.no_grad():
+        expected = model(*inputs)
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            fused = model(*inputs)
+    torch.testing.assert_close(fused, expected, atol=1e-5, rtol=1e-5)
