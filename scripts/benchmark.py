@@ -11,7 +11,8 @@ configuration in a fresh child process so peak memory is its own:
     what it held once the model was built;
   * the same with the reference attention (the eager math of OpenLTM's default path, written
     here: a [B, H, L, L] score tensor, a batch-sized mask, softmax, einsum), the ratio of the
-    two, and the largest difference between their outputs for the same weights and input.
+    two, and the largest difference between their outputs for the same (freshly built) weights
+    and input.
 It ends with the data path (``scripts/benchmark_data.py``'s measurement) unless ``--no_data``.
 """
 from __future__ import annotations
@@ -75,6 +76,14 @@ def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, atte
     if attention == "eager":
         timer_xl.TimeAttention.forward = eager_attention
     model = build(preset, seq_len, device)
+    # the output comparison uses the freshly built weights: after a few optimizer steps the two
+    # children's weights differ by rounding (different kernels, different gradients), and that
+    # would be compared instead of the attention itself
+    torch.manual_seed(1)
+    probe = torch.randn(2, seq_len, N_VARS, device=device)
+    model.eval()
+    with torch.no_grad():
+        out = model(probe).double().cpu().tolist()
     x = torch.randn(batch, seq_len, N_VARS, device=device)
     y = torch.randint(0, 2, (batch,), device=device)
     tokens = N_VARS * math.ceil(seq_len / TOKEN)
@@ -111,10 +120,6 @@ def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, atte
             model(x)
         sync()
     infer_s = (time.perf_counter() - t0) / steps
-    torch.manual_seed(1)
-    probe = torch.randn(2, seq_len, N_VARS, device=device)
-    with torch.no_grad():
-        out = model(probe).double().cpu().tolist()
     return {"preset": preset, "seq_len": seq_len, "tokens": tokens, "batch": batch, "attention": attention,
             "train_samples_per_s": batch / train_s, "train_tokens_per_s": batch * tokens / train_s,
             "infer_samples_per_s": batch / infer_s, "infer_tokens_per_s": batch * tokens / infer_s,
