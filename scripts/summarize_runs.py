@@ -14,10 +14,13 @@ METRICS = ("accuracy", "macro_f1", "f1", "roc_auc")
 
 
 def summarize(root: Path, pattern: str) -> dict:
-    runs = sorted(root.glob(f"{pattern}/metrics.json"))
+    """Over the single runs only: an --itr ensemble folder (its metrics name their members) is not
+    one more seed."""
+    found = [json.loads(p.read_text()) for p in sorted(root.glob(f"{pattern}/metrics.json"))]
+    runs = [m for m in found if "ensemble" not in m]
     if not runs:
         raise SystemExit(f"error: no run folder under {root} matches {pattern!r}")
-    table = {m: [json.loads(r.read_text())[m] for r in runs] for m in METRICS}
+    table = {m: [r[m] for r in runs] for m in METRICS}
     return {"runs": len(runs), **{m: (float(np.mean(v)), float(np.std(v))) for m, v in table.items()}}
 
 

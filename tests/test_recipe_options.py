@@ -118,3 +118,12 @@ def test_pretraining_takes_train_steps_too(tmp_path):
     steps_per_epoch = -(-int(epochs["train_windows"].iloc[0]) // 64)
     assert steps_per_epoch > 1  # so that the test tells steps from epochs
     assert config["train_epochs"] == len(epochs) == -(-9 // steps_per_epoch)
+
+
+def test_summarize_runs_counts_the_seeds_not_their_ensemble(archive):
+    assert main(uea_argv(archive, "--train_epochs", "2", "--itr", "2")) == 0
+    out = subprocess.run([sys.executable, "scripts/summarize_runs.py", str(archive / "ck"), "classification_Toy_*"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout.splitlines()
+    seeds = [json.loads((m / "metrics.json").read_text())["accuracy"] for m in run_folders(archive)]
+    assert out[1].split()[1] == "2"
+    assert out[1].split()[2] == f"{np.mean(seeds):.4f}"
