@@ -73,3 +73,13 @@ class WindowSet:
         for start in range(0, n, batch_size):
             positions = order[start:start + batch_size]
             yield self.inputs(positions), labels[positions], positions
+
+
+def to_device(batch: torch.Tensor, device) -> torch.Tensor:
+    """A gathered batch on its way to the model. To a GPU it goes through page-locked memory with
+    an asynchronous copy (the next batch is gathered while this one travels); on the CPU it is
+    used where it is."""
+    device = torch.device(device)
+    if device.type != "cuda":
+        return batch
+    return batch.pin_memory().to(device, non_blocking=True)

@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from data_provider.windows import WindowSet
+from data_provider.windows import WindowSet, to_device
 from utils.distributed import gather_rows, shard, sum_all
 from utils.metrics import baseline_metrics, classification_metrics
 
@@ -24,8 +24,8 @@ def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device:
     for start in range(0, len(mine), batch_size):
         positions = mine[start:start + batch_size]
         with amp:
-            logits = model(*(t.to(device) for t in windows.inputs(positions))).float()
-        y = labels[positions].to(device)
+            logits = model(*(to_device(t, device) for t in windows.inputs(positions))).float()
+        y = to_device(labels[positions], device)
         total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()
         chunks.append(logits.cpu())
     local = torch.cat(chunks).numpy() if chunks else np.zeros((0, 0), np.float32)

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from data_provider.data_factory import data_provider
+from data_provider.windows import to_device
 from exp import console
 from exp.exp_classification import load_weights
 from exp.run_folder import open_run, pick_device
@@ -41,7 +42,7 @@ def forecast_errors(model, windows, cfg, device) -> dict:
     totals = np.zeros(3)
     count = 0
     for (span, *_), _, _ in windows.batches(cfg.batch_size):
-        x, target = split_span(span.to(device), cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
+        x, target = split_span(to_device(span, device), cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
         pred = model(x).float()
         last = x[:, cfg.input_token_len - 1::cfg.input_token_len]  # [B, N, C]: each token's last point
         naive = last.repeat_interleave(cfg.output_token_len, dim=1)

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from torch.nn.parallel import DistributedDataParallel
 
+from data_provider.windows import to_device
 from utils.atomic_io import save_torch, write_csv
 from utils.cli import epochs_for_steps
 from utils.distributed import STATE, shard, sum_all
@@ -80,8 +81,8 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
         optimizer.zero_grad(set_to_none=True)
         for m in range(0, len(group), micro):
             positions = group[m:m + micro]
-            inputs = tuple(t.to(device) for t in windows.inputs(positions))
-            y = labels[positions].to(device)
+            inputs = tuple(to_device(t, device) for t in windows.inputs(positions))
+            y = to_device(labels[positions], device)
             with amp:
                 loss_sum = batch_loss(model, inputs, y)
             if not torch.isfinite(loss_sum):

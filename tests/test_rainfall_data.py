@@ -161,3 +161,14 @@ def test_a_threshold_in_the_wrong_units_warns_about_a_rare_class(tmp_path):
     data = prepare(data_args(path, rain_threshold=40))  # threshold meant for another unit
     assert any("under 2% of train windows" in w for w in data.report["warnings"])
     assert not any("under 2%" in w for w in prepare(data_args(path)).report["warnings"])
+
+
+def test_a_batch_for_the_cpu_is_used_where_it_is():
+    # the pinned, asynchronous copy is for CUDA only; on the CPU a batch must not be copied again
+    import torch
+
+    from data_provider.windows import to_device
+
+    batch = torch.randn(4, 8, 3)
+    assert to_device(batch, "cpu") is batch
+    assert to_device(batch, torch.device("cpu")) is batch
