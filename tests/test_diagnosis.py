@@ -1,5 +1,6 @@
 """Diagnoses provoked on purpose, imbalance handling, threshold tuning, pictures and run comparison."""
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,9 @@ def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
                      "--train_epochs", "10")
     d = metrics["diagnosis"]
     assert d["stop_reason"].startswith("patience exhausted")
-    assert d["verdict"].startswith("learning stalled: learning rate had decayed to 3e-11")
+    # type1 divides the rate by 10 every epoch: 3e-3 reaches 3e-11 at epoch 9 (the exact epoch
+    # patience runs out on depends on the noise of a tiny run)
+    assert re.match(r"learning stalled: learning rate had decayed to 3e-1[0-3] ", d["verdict"]), d["verdict"]
     assert d["lr_at_stop_fraction"] < 0.01
     assert "learning stalled" in capsys.readouterr().out
 
@@ -141,6 +144,8 @@ def test_itr_reports_mean_and_std(rain_dir, capsys):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "over 3 repeats (mean ± std):" in out
-    accuracies = [json.loads(p.read_text())["accuracy"] for p in sorted((rain_dir / "ck").glob("*/metrics.json"))]
+    runs = sorted(p.parent for p in (rain_dir / "ck").glob("*/config.json"))  # the seeds, not their ensemble
+    accuracies = [json.loads((r / "metrics.json").read_text())["accuracy"] for r in runs]
+    assert len(runs) == 3
     assert f"accuracy           {np.mean(accuracies):.4f} ± {np.std(accuracies):.4f}" in out
     assert out.strip().splitlines()[-1].startswith("run folders: ") and out.count("_rep_") >= 3
