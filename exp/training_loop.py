@@ -194,13 +194,14 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     if stopper.best_epoch is None:
         raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
                         "check the data report and lower --learning_rate")
-    if keep_last:
-        return {"best_epoch": len(rows), f"best_{cfg.monitor}": rows[-1][cfg.monitor], "epochs_run": len(rows),
-                "stop_reason": stop_reason if non_finite else "fixed budget (--select_epoch last)",
-                "non_finite": non_finite, "rows": rows}
+    if keep_last:  # the tested epoch is the last one that finished
+        tested, tested_value = len(rows), rows[-1][cfg.monitor]
+        stop_reason = stop_reason if non_finite else "fixed budget (--select_epoch last)"
+    else:
+        tested, tested_value = stopper.best_epoch + 1, stopper.best
     return {
-        "best_epoch": stopper.best_epoch + 1,
-        f"best_{cfg.monitor}": stopper.best,
+        "best_epoch": tested,
+        f"best_{cfg.monitor}": tested_value,
         "epochs_run": len(rows),
         "stop_reason": stop_reason,
         "non_finite": non_finite,
