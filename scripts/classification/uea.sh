@@ -3,7 +3,8 @@
 # _TEST.ts), then a results table: test accuracy, macro-F1 and time per dataset.
 #   bash scripts/classification/uea.sh DATA_ROOT JapaneseVowels BasicMotions GunPoint
 # Run folders go under $CHECKPOINTS (default checkpoints/); the table is printed and written to
-# $CHECKPOINTS/uea_results.md. Extra recipe flags can be given in $EXTRA.
+# $CHECKPOINTS/uea_results.md. Extra recipe flags can be given in $EXTRA (they come last, so they
+# override the recipe's), the number of seeds in $ITR (default 3).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 if [ $# -lt 2 ]; then
