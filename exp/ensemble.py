@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exp.evaluation import majority_class, predictions_frame, score_split
+from exp.evaluation import score_test
 from utils.atomic_io import write_csv, write_json
 
 ENSEMBLE = "ensemble"
@@ -33,14 +33,11 @@ def mean_probabilities(run_dirs: list[Path], n_classes: int, labels: np.ndarray)
 def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
     """Score the mean of the repeats' test probabilities; write metrics.json and predictions.csv
     to ``out_dir``. Returns the metrics."""
-    test = data.splits["test"]
-    probs = mean_probabilities(run_dirs, data.n_classes, test.labels)
-    persistence = data.persistence["test"] if data.persistence is not None else None
-    metrics = score_split(probs, test, data.n_classes, cfg.pos_label,
-                          majority_class(data.splits["train"], data.n_classes), persistence)
+    probs = mean_probabilities(run_dirs, data.n_classes, data.splits["test"].labels)
+    metrics, predictions = score_test(probs, data, cfg.pos_label)
     metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
                            "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(out_dir / "metrics.json", metrics)
-    write_csv(out_dir / "predictions.csv", predictions_frame(probs, test, data.row_dates, data.row_groups))
+    write_csv(out_dir / "predictions.csv", predictions)
     return metrics

@@ -68,3 +68,13 @@ def predictions_frame(probs: np.ndarray, windows: WindowSet, row_dates, row_grou
     for c in range(probs.shape[1]):
         frame[f"prob_{c}"] = probs[:, c]
     return frame
+
+
+def score_test(probs: np.ndarray, data, pos_label: int) -> tuple[dict, pd.DataFrame]:
+    """Metrics and predictions.csv rows for the test split of ``data`` (a prepared data set), with
+    the baselines every test result is shown beside: a single run and an ensemble get the same."""
+    test = data.splits["test"]
+    persistence = data.persistence["test"] if data.persistence is not None else None
+    metrics = score_split(probs, test, data.n_classes, pos_label,
+                          majority_class(data.splits["train"], data.n_classes), persistence)
+    return metrics, predictions_frame(probs, test, data.row_dates, data.row_groups)

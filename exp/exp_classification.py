@@ -25,7 +25,7 @@ from data_provider.data_factory import data_provider
 from exp import console, diagnosis, plots
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.ensemble import ENSEMBLE, ensemble_repeats
-from exp.evaluation import majority_class, predict, predictions_frame, score_split
+from exp.evaluation import predict, score_test
 from exp.run_folder import open_run, pick_device
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import predict_at, tune_threshold
@@ -87,11 +87,8 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     t0 = time.time()
     _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
-    persistence = data.persistence["test"] if data.persistence is not None else None
     probs = softmax(logits.astype(np.float64))
-    metrics = score_split(probs, test, data.n_classes, cfg.pos_label,
-                          majority_class(data.splits["train"], data.n_classes), persistence)
-    predictions = predictions_frame(probs, test, data.row_dates, data.row_groups)
+    metrics, predictions = score_test(probs, data, cfg.pos_label)
     if cfg.threshold_tuning and data.n_classes == 2:
         metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, amp_enabled=amp)
