@@ -2,7 +2,8 @@
 them (``--root_path DIR --model_id NAME`` reads ``NAME_TRAIN.ts`` and ``NAME_TEST.ts``), with
 what that library gets wrong put right:
 
-* validation is a stratified share of TRAIN (``--val_ratio``), never the test set;
+* validation is a stratified share of TRAIN (``--val_ratio``), never the test set; ``--val_ratio 0``
+  trains on all of TRAIN and leaves validation empty;
 * scaling statistics (per channel) come from the training part only;
 * class labels are mapped once, from TRAIN, for every split; a test label TRAIN lacks is an error;
 * variable-length series are left-padded and carry a padding mask that attention and pooling
@@ -106,6 +107,14 @@ def _find(root: Path, name: str, split: str) -> Path:
     return nested if not direct.exists() and nested.exists() else direct
 
 
+def _stratified_split(indices: np.ndarray, labels: np.ndarray, args, name: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        return train_test_split(indices, test_size=args.val_ratio, random_state=args.seed, stratify=labels)
+    except ValueError as err:
+        raise UserError(f"{name}: cannot hold out a stratified --val_ratio {args.val_ratio} of TRAIN ({err}); "
+                        "lower or raise --val_ratio, or give --val_ratio 0 --select_epoch last") from None
+
+
 def prepare_uea(args) -> PreparedData:
     root, name = Path(args.root_path), args.model_id
     train_series, train_labels = read_ts(_find(root, name, "TRAIN"))
@@ -135,14 +144,13 @@ def prepare_uea(args) -> PreparedData:
     wanted = args.seq_len if "seq_len" in typed else longest
     args.seq_len = math.ceil(wanted / token) * token
 
-    # stratified validation share of TRAIN; the test set is never looked at for choices
+    # stratified validation share of TRAIN; the test set is never looked at for choices. With
+    # --val_ratio 0 every TRAIN series trains and the validation split is empty.
     indices = np.arange(len(cleaned_train))
-    try:
-        fit_idx, val_idx = train_test_split(indices, test_size=args.val_ratio, random_state=args.seed,
-                                            stratify=y_train_all)
-    except ValueError as err:
-        raise UserError(f"{name}: cannot hold out a stratified --val_ratio {args.val_ratio} of TRAIN ({err}); "
-                        "lower or raise --val_ratio") from None
+    if args.val_ratio == 0:
+        fit_idx, val_idx = indices, indices[:0]
+    else:
+        fit_idx, val_idx = _stratified_split(indices, y_train_all, args, name)
     fit_idx, val_idx = np.sort(fit_idx), np.sort(val_idx)
 
     fit_values = np.concatenate([cleaned_train[i] for i in fit_idx], axis=1)

@@ -172,11 +172,12 @@ def train_runs(args, log: RunLog) -> list[Path]:
             f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
             f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}")
         val = data.splits["val"]
-        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y),
-                      lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion),
+        validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
+        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
                       cfg, run_dir, device, log, resume=resume)
-        log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']} "
-            f"({cfg.monitor} {history[f'best_{cfg.monitor}']:.4f})")
+        tested_value = history[f"best_{cfg.monitor}"]
+        log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"
+            + (f" ({cfg.monitor} {tested_value:.4f})" if tested_value is not None else " (no validation split)"))
 
         metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
         best_row = history["rows"][history["best_epoch"] - 1]

@@ -29,7 +29,8 @@ def learning_curves(epochs: pd.DataFrame, best_epoch: int, path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     x = epochs["epoch"]
     axes[0].plot(x, epochs["train_loss"], "o-", label="train loss")
-    axes[0].plot(x, epochs["val_loss"], "o-", label="validation loss")
+    if "val_loss" in epochs:  # absent when --val_ratio 0 left no validation split
+        axes[0].plot(x, epochs["val_loss"], "o-", label="validation loss")
     axes[0].set_title("loss")
     for col, label in (("val_accuracy", "validation accuracy"), ("val_macro_f1", "validation macro-F1")):
         if col in epochs:
@@ -38,7 +39,7 @@ def learning_curves(epochs: pd.DataFrame, best_epoch: int, path: Path) -> None:
     axes[2].semilogy(x, epochs["lr"], "o-", color="tab:gray", label="learning rate")
     axes[2].set_title("learning rate")
     for ax in axes:
-        ax.axvline(best_epoch, color="tab:red", linestyle="--", linewidth=1, label=f"best epoch {best_epoch}")
+        ax.axvline(best_epoch, color="tab:red", linestyle="--", linewidth=1, label=f"tested epoch {best_epoch}")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)

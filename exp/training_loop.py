@@ -129,10 +129,11 @@ def mark_finished(run_dir: Path) -> None:
         save_torch(run_dir / LAST, state)
 
 
-def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict], cfg,
+def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
         run_dir: Path, device, log: RunLog, resume: dict | None = None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
-    ``run_dir/checkpoint.pth``. With ``resume`` (a last.pth), continue after its epoch with every
+    ``run_dir/checkpoint.pth``. ``validate`` None (no validation split) needs --select_epoch last:
+    the epochs then log no validation scores and the last epoch is tested. With ``resume`` (a last.pth), continue after its epoch with every
     state as it was: the result equals an uninterrupted run's. A non-finite loss or gradient ends
     training at once; the caller tests the best epoch before it and then reports the failure (with
     no best epoch yet, the error is raised here)."""
@@ -172,8 +173,9 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
             log(f"stopped: {err}")
             break
         train_seconds = time.time() - t0
-        val = {k: float(v) for k, v in validate(model).items()}  # plain floats: last.pth loads weights_only
-        improved = stopper.step(val[cfg.monitor], epoch)
+        # plain floats: last.pth loads weights_only
+        val = {k: float(v) for k, v in validate(model).items()} if validate is not None else {}
+        improved = stopper.step(val[cfg.monitor], epoch) if val else False
         if improved or keep_last:
             save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         seconds = time.time() - t0
@@ -188,14 +190,14 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
             "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason, "finished": False,
             "config": {k: v for k, v in vars(cfg).items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
-        shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
+        shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items()) or "-"
         log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {shown} | lr {lr:.3g} | "
             f"{seconds:.1f}s{'  *best' if improved else ''}")
-    if stopper.best_epoch is None:
+    if stopper.best_epoch is None and validate is not None:
         raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
                         "check the data report and lower --learning_rate")
     if keep_last:  # the tested epoch is the last one that finished
-        tested, tested_value = len(rows), rows[-1][cfg.monitor]
+        tested, tested_value = len(rows), rows[-1].get(cfg.monitor)
         stop_reason = stop_reason if non_finite else "fixed budget (--select_epoch last)"
     else:
         tested, tested_value = stopper.best_epoch + 1, stopper.best

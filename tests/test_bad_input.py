@@ -103,6 +103,11 @@ CASES = [
      "--train_steps and --train_epochs both set the training length; give one of them"),
     ("patience with a fixed budget", lambda p: write(p), RAIN + ["--select_epoch", "last", "--patience", "5"],
      "--patience has no effect with --select_epoch last (no early stopping); drop one of them"),
+    ("no validation to pick an epoch", lambda p: write(p), ["--data", "UEA", "--val_ratio", "0"],
+     "--val_ratio 0 leaves no validation split to stop early or pick the best epoch on; add --select_epoch last"),
+    ("no validation to tune a threshold", lambda p: write(p),
+     ["--data", "UEA", "--val_ratio", "0", "--select_epoch", "last", "--threshold_tuning"],
+     "--threshold_tuning chooses the threshold on validation, and --val_ratio 0 has none; drop one of them"),
     ("re-test with no trained run", lambda p: write(p), ["--is_training", "0", "--model_id", "never_trained"],
      "--is_training 0: no trained run with --model_id never_trained under"),
 ]

@@ -71,6 +71,27 @@ def test_select_epoch_last_tests_the_final_weights_and_never_stops_early(archive
     assert metrics["diagnosis"]["stop_reason"] == "fixed budget (--select_epoch last)"
 
 
+def test_val_ratio_zero_trains_on_all_of_train_and_retests_the_same(archive, capsys):
+    argv = uea_argv(archive, "--train_epochs", "3", "--select_epoch", "last", "--val_ratio", "0")
+    assert main(argv) == 0
+    (run_dir,) = run_folders(archive)
+    report = json.loads((run_dir / "data_report.json").read_text())
+    assert (report["splits"]["train"]["cases"], report["splits"]["val"]["cases"]) == (40, 0)
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    assert len(epochs) == 3 and not [c for c in epochs.columns if c.startswith("val_")]
+    assert "val -" in capsys.readouterr().out
+    tested = torch.load(run_dir / "checkpoint.pth", weights_only=True)
+    last = torch.load(run_dir / "last.pth", weights_only=True)["model"]
+    assert all(torch.equal(tested[k], last[k]) for k in last)
+    assert (run_dir / "curves.png").exists()
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    assert trained["diagnosis"]["best_epoch"] == 3
+    assert main(uea_argv(archive, "--is_training", "0")) == 0
+    retested = json.loads((run_dir / "metrics.json").read_text())
+    assert retested["accuracy"] == trained["accuracy"]
+    assert retested["confusion_matrix"] == trained["confusion_matrix"]
+
+
 def test_itr_writes_the_ensemble_of_its_repeats(archive, capsys):
     assert main(uea_argv(archive, "--train_epochs", "4", "--itr", "3")) == 0
     members = run_folders(archive)

@@ -55,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PeruRainfall: the generic rainfall CSV loader (any station/region CSV); "
                         "UEA: ROOT/NAME_TRAIN.ts and ROOT/NAME_TEST.ts with --root_path ROOT --model_id NAME")
     g.add_argument("--val_ratio", type=float, default=0.2,
-                   help="UEA: stratified share of TRAIN held out for validation (the test set is never used)")
+                   help="UEA: stratified share of TRAIN held out for validation (the test set is never used); 0 "
+                        "trains on all of TRAIN with no validation, which needs --select_epoch last")
     g.add_argument("--root_path", default="./datasets/processed/", help="folder of the data file")
     g.add_argument("--data_path", default="peru_rainfall.csv", help="CSV file name inside --root_path")
     g.add_argument("--date_col", default=None, help="timestamp column (default: one named date/time/timestamp/datetime/valid_time)")
@@ -233,8 +234,14 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
     if args.data == "UEA":
         if args.task_name == "pretrain":
             raise UserError("--task_name pretrain reads CSV series (--data PeruRainfall); UEA files are for classification")
-        if not 0 < args.val_ratio < 1:
-            raise UserError(f"--val_ratio must be between 0 and 1, got {args.val_ratio}")
+        if not 0 <= args.val_ratio < 1:
+            raise UserError(f"--val_ratio must be at least 0 and below 1, got {args.val_ratio}")
+        if args.val_ratio == 0 and args.select_epoch != "last":
+            raise UserError("--val_ratio 0 leaves no validation split to stop early or pick the best epoch on; "
+                            "add --select_epoch last (a fixed budget, e.g. --train_steps 600)")
+        if args.val_ratio == 0 and args.threshold_tuning:
+            raise UserError("--threshold_tuning chooses the threshold on validation, and --val_ratio 0 has none; "
+                            "drop one of them")
     if args.adaptation and not args.pretrain_model_path:
         raise UserError("--adaptation needs --pretrain_model_path PATH (an OpenLTM timer_xl checkpoint or a "
                         "checkpoint.pth from --task_name pretrain)")
