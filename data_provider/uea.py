@@ -22,7 +22,6 @@ from data_provider.rainfall import PreparedData
 from data_provider.windows import WindowSet
 from utils.errors import UserError
 
-TOKENS_PER_SERIES = 24  # the automatic token length aims at about this many tokens per variable
 
 
 def _parse_value(text: str, path: Path, line_no: int) -> float:
@@ -139,7 +138,7 @@ def prepare_uea(args) -> PreparedData:
     longest = int(lengths.max())
     typed = set(getattr(args, "explicit", []))
     if "input_token_len" not in typed:
-        args.input_token_len = max(1, math.ceil(longest / TOKENS_PER_SERIES))
+        args.input_token_len = max(1, math.ceil(longest / args.tokens_per_series))
     token = args.input_token_len
     wanted = args.seq_len if "seq_len" in typed else longest
     args.seq_len = math.ceil(wanted / token) * token

@@ -108,6 +108,8 @@ CASES = [
     ("no validation to tune a threshold", lambda p: write(p),
      ["--data", "UEA", "--val_ratio", "0", "--select_epoch", "last", "--threshold_tuning"],
      "--threshold_tuning chooses the threshold on validation, and --val_ratio 0 has none; drop one of them"),
+    ("two token lengths", lambda p: write(p), ["--data", "UEA", "--tokens_per_series", "48"],
+     "--tokens_per_series and --input_token_len both set the token length; give one of them"),
     ("re-test with no trained run", lambda p: write(p), ["--is_training", "0", "--model_id", "never_trained"],
      "--is_training 0: no trained run with --model_id never_trained under"),
 ]

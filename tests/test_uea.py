@@ -87,6 +87,15 @@ def test_seq_len_rounds_up_to_whole_tokens_and_padding_is_masked(tmp_path):
         assert (x[i][pad[i]] == 0).all()
 
 
+@pytest.mark.parametrize("tokens", [4, 24])
+def test_the_automatic_token_length_gives_about_tokens_per_series_tokens(tmp_path, tokens):
+    toy_archive(tmp_path)
+    args = uea_args(tmp_path, "--tokens_per_series", str(tokens))
+    longest = prepare_uea(args).report["length_max"]
+    assert args.input_token_len == -(-longest // tokens)  # rounded up: never more tokens than asked
+    assert args.seq_len // args.input_token_len <= tokens
+
+
 def test_scaling_uses_the_training_part_only(tmp_path):
     toy_archive(tmp_path)
     before = prepare_uea(uea_args(tmp_path))

@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--val_ratio", type=float, default=0.2,
                    help="UEA: stratified share of TRAIN held out for validation (the test set is never used); 0 "
                         "trains on all of TRAIN with no validation, which needs --select_epoch last")
+    g.add_argument("--tokens_per_series", type=int, default=24,
+                   help="UEA without --input_token_len: the token length is the longest series / this, rounded up "
+                        "(so one recipe gives a length-24 and a length-1500 data set about the same number of tokens)")
     g.add_argument("--root_path", default="./datasets/processed/", help="folder of the data file")
     g.add_argument("--data_path", default="peru_rainfall.csv", help="CSV file name inside --root_path")
     g.add_argument("--date_col", default=None, help="timestamp column (default: one named date/time/timestamp/datetime/valid_time)")
@@ -236,6 +239,10 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
             raise UserError("--task_name pretrain reads CSV series (--data PeruRainfall); UEA files are for classification")
         if not 0 <= args.val_ratio < 1:
             raise UserError(f"--val_ratio must be at least 0 and below 1, got {args.val_ratio}")
+        if "tokens_per_series" in explicit and "input_token_len" in explicit:
+            raise UserError("--tokens_per_series and --input_token_len both set the token length; give one of them")
+        if args.tokens_per_series <= 0:
+            raise UserError(f"--tokens_per_series must be a positive whole number, got {args.tokens_per_series}")
         if args.val_ratio == 0 and args.select_epoch != "last":
             raise UserError("--val_ratio 0 leaves no validation split to stop early or pick the best epoch on; "
                             "add --select_epoch last (a fixed budget, e.g. --train_steps 600)")
