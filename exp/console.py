@@ -12,7 +12,10 @@ def uea_summary(report: dict) -> list[str]:
              f"{report['missing_values']} missing values; seq_len {report['seq_len']}, token {report['input_token_len']}"]
     for split, info in report["splits"].items():
         counts = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
-        lines.append(f"  {split:5s}: {info['cases']:6d} series; classes {counts}")
+        if info["cases"]:
+            lines.append(f"  {split:5s}: {info['cases']:6d} series; classes {counts}")
+        else:
+            lines.append(f"  {split:5s}:      0 series (--val_ratio 0: all of TRAIN trains; the last epoch is tested)")
     lines += [f"  WARNING: {w}" for w in report["warnings"]]
     return lines
 

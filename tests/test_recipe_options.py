@@ -79,7 +79,8 @@ def test_val_ratio_zero_trains_on_all_of_train_and_retests_the_same(archive, cap
     assert (report["splits"]["train"]["cases"], report["splits"]["val"]["cases"]) == (40, 0)
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert len(epochs) == 3 and not [c for c in epochs.columns if c.startswith("val_")]
-    assert "val -" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "val -" in out and "0 series (--val_ratio 0: all of TRAIN trains" in out
     tested = torch.load(run_dir / "checkpoint.pth", weights_only=True)
     last = torch.load(run_dir / "last.pth", weights_only=True)["model"]
     assert all(torch.equal(tested[k], last[k]) for k in last)
