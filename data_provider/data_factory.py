@@ -1,5 +1,5 @@
 """``--data NAME`` -> the loader that turns it into train/val/test windows."""
-from data_provider import rainfall, uea
+from data_provider import rainfall, uea, uea_corpus
 
 DATA_LOADERS = {
     # the generic rainfall/weather CSV loader: any station/region CSV, not one file
@@ -10,4 +10,7 @@ DATA_LOADERS = {
 
 
 def data_provider(args):
+    if args.data == "UEA" and args.task_name == "pretrain":
+        # unlabeled series from every archive TRAIN file under --root_path
+        return uea_corpus.prepare_uea_corpus(args)
     return DATA_LOADERS[args.data](args)

@@ -114,6 +114,23 @@ def _stratified_split(indices: np.ndarray, labels: np.ndarray, args, name: str) 
                         "lower or raise --val_ratio, or give --val_ratio 0 --select_epoch last") from None
 
 
+def size_windows(args, longest: int) -> None:
+    """Set ``input_token_len`` (about --tokens_per_series tokens; with --adaptation the checkpoint's,
+    adopted before the data is read) and ``seq_len`` (the longest series in whole tokens), each
+    unless given on the command line."""
+    typed = set(getattr(args, "explicit", []))
+    if "input_token_len" not in typed and not getattr(args, "adaptation", False):
+        args.input_token_len = max(1, math.ceil(longest / args.tokens_per_series))
+    token = args.input_token_len
+    wanted = args.seq_len if "seq_len" in typed else longest
+    args.seq_len = math.ceil(wanted / token) * token
+
+
+def longest_series(root: Path, name: str) -> int:
+    """The longest series of NAME's TRAIN and TEST files (lengths only; the classifier's window)."""
+    return max(_clean(s).shape[1] for split in ("TRAIN", "TEST") for s in read_ts(_find(root, name, split))[0])
+
+
 def prepare_uea(args) -> PreparedData:
     root, name = Path(args.root_path), args.model_id
     train_series, train_labels = read_ts(_find(root, name, "TRAIN"))
@@ -136,12 +153,8 @@ def prepare_uea(args) -> PreparedData:
     if (lengths == 0).any():
         raise UserError(f"{name}: {int((lengths == 0).sum())} series have no values at all")
     longest = int(lengths.max())
-    typed = set(getattr(args, "explicit", []))
-    if "input_token_len" not in typed:
-        args.input_token_len = max(1, math.ceil(longest / args.tokens_per_series))
+    size_windows(args, longest)
     token = args.input_token_len
-    wanted = args.seq_len if "seq_len" in typed else longest
-    args.seq_len = math.ceil(wanted / token) * token
 
     # stratified validation share of TRAIN; the test set is never looked at for choices. With
     # --val_ratio 0 every TRAIN series trains and the validation split is empty.

@@ -20,9 +20,22 @@ def uea_summary(report: dict) -> list[str]:
     return lines
 
 
+def corpus_summary(report: dict) -> list[str]:
+    files = ", ".join(f"{name} ({n})" for name, n in report["train_files"].items())
+    lines = [f"data: pretraining corpus of archive TRAIN files under {report['file']} (TEST files are not read): "
+             f"{report['univariate_series']} univariate series from {files}; {report['too_short']} shorter than one "
+             f"window of {report['window']['span']} steps left out",
+             "  " + "; ".join(f"{split} {info['series']} series, {info['windows']} windows"
+                             for split, info in report["splits"].items())]
+    lines += [f"  skipped: {why}" for why in report["skipped_files"]]
+    return lines
+
+
 def data_summary(report: dict) -> list[str]:
     if report.get("kind") == "uea":
         return uea_summary(report)
+    if report.get("kind") == "uea_corpus":
+        return corpus_summary(report)
     lines = [
         f"data: {report['file']}: {report['rows_read']} rows, groups {', '.join(report['groups'])}",
         f"  label: {report['label']['rule']}",

@@ -71,7 +71,8 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
     cfg = model_namespace(args, data)
     cfg.seed_used = args.seed + ii
     cfg.setting = setting_name(args, ii)
-    cfg.data_sha256 = file_sha256(data.report["file"])
+    # a pretraining corpus is a folder of files (listed in data_report.json), not one file to hash
+    cfg.data_sha256 = file_sha256(data.report["file"]) if Path(data.report["file"]).is_file() else None
     run_dir = Path(args.checkpoints) / cfg.setting
     state = read_last(run_dir)
     if args.resume and state is not None:

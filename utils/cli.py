@@ -229,14 +229,14 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
         if "model" in explicit and args.model != "timer_xl":
             raise UserError(f"--task_name pretrain trains --model timer_xl, not {args.model}")
         args.model, args.monitor = "timer_xl", "val_loss"
-        if args.seq_len % args.input_token_len:
+        # (archive windows are sized from the data set --model_id names, after this check)
+        sized_later = args.data == "UEA" and "input_token_len" not in explicit
+        if args.seq_len % args.input_token_len and not sized_later:
             raise UserError(f"--task_name pretrain needs --seq_len ({args.seq_len}) to be a multiple of "
                             f"--input_token_len ({args.input_token_len}): every token must be real data")
     elif args.model != "timer_xl_classifier":
         raise UserError(f"--task_name classification uses --model timer_xl_classifier, not {args.model}")
     if args.data == "UEA":
-        if args.task_name == "pretrain":
-            raise UserError("--task_name pretrain reads CSV series (--data PeruRainfall); UEA files are for classification")
         if not 0 <= args.val_ratio < 1:
             raise UserError(f"--val_ratio must be at least 0 and below 1, got {args.val_ratio}")
         if "tokens_per_series" in explicit and "input_token_len" in explicit:
