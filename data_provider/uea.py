@@ -23,7 +23,6 @@ from data_provider.windows import WindowSet
 from utils.errors import UserError
 
 
-
 def _parse_value(text: str, path: Path, line_no: int) -> float:
     text = text.strip()
     if text in ("?", "NaN", "nan", ""):
@@ -78,7 +77,7 @@ def read_ts(path: Path) -> tuple[list[np.ndarray], list[str]]:
     return series, labels
 
 
-def _clean(block: np.ndarray) -> np.ndarray:
+def clean_series(block: np.ndarray) -> np.ndarray:
     """Crop leading/trailing steps where every channel is missing (how the archive pads unequal
     lengths) and interpolate interior gaps per channel; a channel missing throughout stays NaN."""
     present = ~np.isnan(block).all(axis=0)
@@ -101,7 +100,7 @@ def _sort_labels(labels: set[str]) -> list[str]:
         return sorted(labels)
 
 
-def _find(root: Path, name: str, split: str) -> Path:
+def find_ts(root: Path, name: str, split: str) -> Path:
     direct, nested = root / f"{name}_{split}.ts", root / name / f"{name}_{split}.ts"
     return nested if not direct.exists() and nested.exists() else direct
 
@@ -128,13 +127,13 @@ def size_windows(args, longest: int) -> None:
 
 def longest_series(root: Path, name: str) -> int:
     """The longest series of NAME's TRAIN and TEST files (lengths only; the classifier's window)."""
-    return max(_clean(s).shape[1] for split in ("TRAIN", "TEST") for s in read_ts(_find(root, name, split))[0])
+    return max(clean_series(s).shape[1] for split in ("TRAIN", "TEST") for s in read_ts(find_ts(root, name, split))[0])
 
 
 def prepare_uea(args) -> PreparedData:
     root, name = Path(args.root_path), args.model_id
-    train_series, train_labels = read_ts(_find(root, name, "TRAIN"))
-    test_series, test_labels = read_ts(_find(root, name, "TEST"))
+    train_series, train_labels = read_ts(find_ts(root, name, "TRAIN"))
+    test_series, test_labels = read_ts(find_ts(root, name, "TEST"))
     if train_series[0].shape[0] != test_series[0].shape[0]:
         raise UserError(f"{name}: TRAIN has {train_series[0].shape[0]} dimensions but TEST has {test_series[0].shape[0]}")
     classes = _sort_labels(set(train_labels))
@@ -147,8 +146,8 @@ def prepare_uea(args) -> PreparedData:
     if len(classes) < 2:
         raise UserError(f"{name}_TRAIN.ts: only one class ({classes[0]!r}); nothing to classify")
 
-    cleaned_train = [_clean(s) for s in train_series]
-    cleaned_test = [_clean(s) for s in test_series]
+    cleaned_train = [clean_series(s) for s in train_series]
+    cleaned_test = [clean_series(s) for s in test_series]
     lengths = np.array([s.shape[1] for s in cleaned_train + cleaned_test])
     if (lengths == 0).any():
         raise UserError(f"{name}: {int((lengths == 0).sum())} series have no values at all")
@@ -208,7 +207,7 @@ def prepare_uea(args) -> PreparedData:
         warnings.append(f"dimension(s) {constant.tolist()} are constant on the training part")
     report = {
         "kind": "uea",
-        "file": str(_find(root, name, "TRAIN")),
+        "file": str(find_ts(root, name, "TRAIN")),
         "problem": name,
         "dimensions": C,
         "classes": {str(i): label for i, label in enumerate(classes)},

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from data_provider.rainfall import PreparedData, parse_ratios
-from data_provider.uea import _clean, _find, longest_series, read_ts, size_windows
+from data_provider.uea import clean_series, find_ts, longest_series, read_ts, size_windows
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
 
@@ -45,7 +45,7 @@ def _univariate(files: list[Path]) -> tuple[list[np.ndarray], list[str], dict, l
         name = path.name.removesuffix("_TRAIN.ts")
         per_file[name] = 0
         for i, block in enumerate(blocks):
-            for c, values in enumerate(_clean(block)):
+            for c, values in enumerate(clean_series(block)):
                 if np.isnan(values).any() or not values.std() > 0:
                     continue  # a channel missing throughout, or constant: nothing to forecast
                 series.append(((values - values.mean()) / values.std()).astype(np.float32))
@@ -62,7 +62,7 @@ def prepare_uea_corpus(args) -> PreparedData:
                         "pretrains on every archive TRAIN file under --root_path")
     sized_for = None
     typed = set(getattr(args, "explicit", []))
-    if _find(root, args.model_id, "TRAIN").is_file() and "input_token_len" not in typed:
+    if find_ts(root, args.model_id, "TRAIN").is_file() and "input_token_len" not in typed:
         size_windows(args, longest_series(root, args.model_id))
         if "output_token_len" not in typed:
             args.output_token_len = args.input_token_len

@@ -16,13 +16,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data_provider.uea import _clean, _find, read_ts  # noqa: E402
+from data_provider.uea import clean_series, find_ts, read_ts  # noqa: E402
 
 
 def equal_length(series: list[np.ndarray], length: int) -> np.ndarray:
     out = np.zeros((len(series), series[0].shape[0], length))
     for i, s in enumerate(series):
-        s = np.nan_to_num(_clean(s))
+        s = np.nan_to_num(clean_series(s))
         out[i, :, : s.shape[1]] = s
         out[i, :, s.shape[1]:] = s[:, -1:]
     return out
@@ -36,9 +36,9 @@ def main(argv: list[str]) -> None:
     results_path = out_dir / "minirocket.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     for name in names:
-        train, y_train = read_ts(_find(root, name, "TRAIN"))
-        test, y_test = read_ts(_find(root, name, "TEST"))
-        length = max(max(_clean(s).shape[1] for s in train + test), 9)
+        train, y_train = read_ts(find_ts(root, name, "TRAIN"))
+        test, y_test = read_ts(find_ts(root, name, "TEST"))
+        length = max(max(clean_series(s).shape[1] for s in train + test), 9)
         t0 = time.time()
         model = MiniRocketClassifier(random_state=0).fit(equal_length(train, length), np.array(y_train))
         pred = model.predict(equal_length(test, length))
