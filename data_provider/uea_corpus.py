@@ -25,7 +25,7 @@ import torch
 
 from data_provider.rainfall import PreparedData, parse_ratios
 from data_provider.uea import clean_series, find_ts, longest_series, read_ts, size_windows
-from data_provider.windows import SPLITS, WindowSet
+from data_provider.windows import SPLITS, WindowSet, split_bounds
 from utils.errors import UserError
 
 
@@ -76,10 +76,10 @@ def prepare_uea_corpus(args) -> PreparedData:
         longest = max((len(s) for s in series), default=0)
         raise UserError(f"{root}: no TRAIN series is as long as one window (seq_len {args.seq_len} + output_token_len "
                         f"{args.output_token_len} = {span}; the longest has {longest} steps); lower --seq_len")
-    ratios = parse_ratios(args.split)
+    # the CSV loader's rule for cutting rows into train/val/test, here over shuffled series
     order = np.random.default_rng(args.seed).permutation(fits)
-    cut1, cut2 = int(round(len(order) * ratios[0])), int(round(len(order) * (ratios[0] + ratios[1])))
-    assigned = dict(zip(SPLITS, (order[:cut1], order[cut1:cut2], order[cut2:])))
+    bounds = split_bounds(len(order), parse_ratios(args.split))
+    assigned = {split: order[a:b] for split, (a, b) in zip(SPLITS, bounds)}
 
     data = np.concatenate([series[i] for i in fits])[:, None]
     offset = dict(zip(fits, np.cumsum([0] + [len(series[i]) for i in fits[:-1]])))
@@ -87,11 +87,11 @@ def prepare_uea_corpus(args) -> PreparedData:
     shared = torch.from_numpy(data)
     splits, report_splits = {}, {}
     for split, members in assigned.items():
-        ends = [offset[i] + np.arange(span - 1, len(series[i]), stride) for i in np.sort(members)]
-        ends = np.concatenate(ends).astype(np.int64) if ends else np.zeros(0, dtype=np.int64)
-        if not len(ends):
+        if not len(members):  # every member series fits at least one window
             raise UserError(f"{root}: the {split} split of --split {args.split} gets no series of the {len(fits)} long "
                             "enough; give it a larger fraction")
+        ends = np.concatenate([offset[i] + np.arange(span - 1, len(series[i]), stride)
+                               for i in np.sort(members)]).astype(np.int64)
         splits[split] = WindowSet(split, shared, ends, np.zeros(len(ends), dtype=np.int64), span)
         report_splits[split] = {"series": int(len(members)), "windows": int(len(ends)),
                                 "class_counts": {"0": int(len(ends))}}

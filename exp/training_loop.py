@@ -133,8 +133,9 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         run_dir: Path, device, log: RunLog, resume: dict | None = None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
     ``run_dir/checkpoint.pth``. ``validate`` None (no validation split) needs --select_epoch last:
-    the epochs then log no validation scores and the last epoch is tested. With ``resume`` (a last.pth), continue after its epoch with every
-    state as it was: the result equals an uninterrupted run's. A non-finite loss or gradient ends
+    the epochs then log no validation scores and the last epoch is tested. With ``resume`` (a
+    last.pth), continue after its epoch with every state as it was: the result equals an
+    uninterrupted run's. A non-finite loss or gradient ends
     training at once; the caller tests the best epoch before it and then reports the failure (with
     no best epoch yet, the error is raised here)."""
     optimizer = build_optimizer(model, cfg)
