@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import sys
 
-from utils.errors import UserError
+from utils.errors import SKIPPED_EXIT, PretrainingSkipped, UserError
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    args, log = None, None  # for the interrupt message: what was running, and in which run folder
     try:
         # heavy imports inside the guard so that --help and flag errors answer fast
         from exp.exp_classification import train_runs
@@ -39,14 +40,29 @@ def main(argv: list[str] | None = None) -> int:
             retest_runs(args, log)
         shutdown()
         return 0
+    except PretrainingSkipped as err:
+        # not an error: scripts/classification/uea.sh reads this status and trains from scratch
+        print(f"pretraining skipped: {err}", file=sys.stderr)
+        return SKIPPED_EXIT
     except UserError as err:
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted: files already written in the run folder are complete", file=sys.stderr)
+        print(interrupted_message(args, log), file=sys.stderr)
         return 130
+
+
+def interrupted_message(args, log) -> str:
+    folder = log.path.parent if log is not None and log.path is not None else None
+    if folder is None:
+        return "interrupted: files already written are complete"
+    if args is not None and args.is_training and args.task_name != "compare":
+        # the same flags map to the same folder, so --resume finds this one
+        return (f"interrupted: {folder} keeps every finished epoch; to continue it, run the same command with "
+                "--resume added")
+    return f"interrupted: files already written in {folder} are complete"
 
 
 if __name__ == "__main__":

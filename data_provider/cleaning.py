@@ -1,5 +1,6 @@
-"""Missing-value rules, applied to one (group, split) segment at a time so that nothing is ever
-filled across a region boundary or with values from a later split."""
+"""Missing-value rules. Filling is causal: a missing step takes the last value observed at or
+before it, never one from after it, so no window's inputs carry anything from the period its
+label describes, and the same rule gives the same inputs in training, re-test and prediction."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,24 +17,41 @@ def mark_missing(values: np.ndarray, sentinels: list[float]) -> tuple[np.ndarray
     return values, is_sentinel.sum(axis=0), is_inf.sum(axis=0)
 
 
-def interpolate_short_gaps(column: np.ndarray, max_gap: int) -> int:
-    """Fill, in place, runs of at most ``max_gap`` NaNs that have a value on both sides.
+def forward_fill(values: np.ndarray, group_starts: np.ndarray, max_gap: int) -> np.ndarray:
+    """Fill, in place, each missing step of ``values`` [rows, columns] with the last observed value
+    of its column and group, when that value is at most ``max_gap`` steps back. A gap's first
+    ``max_gap`` steps are filled, the rest stay NaN. Returns how many cells were filled per column."""
+    rows = values.shape[0]
+    filled = np.zeros(values.shape[1], dtype=np.int64)
+    if max_gap <= 0 or rows == 0:
+        return filled
+    positions = np.arange(rows)
+    # the first row of each row's group: a fill never reaches across a group boundary
+    group_id = np.zeros(rows, dtype=np.int64)
+    group_id[group_starts[1:]] = 1
+    group_first = np.asarray(group_starts)[np.cumsum(group_id)]
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        missing = np.isnan(column)
+        if not missing.any():
+            continue
+        last_seen = np.maximum.accumulate(np.where(missing, -1, positions))
+        source = last_seen >= group_first
+        fill = missing & source & (positions - last_seen <= max_gap)
+        column[fill] = column[last_seen[fill]]
+        filled[j] = int(fill.sum())
+    return filled
 
-    Longer runs, and runs at the start or end of the segment, stay NaN: windows touching them are
-    dropped later. Returns how many values were filled.
-    """
-    missing = np.isnan(column)
-    if max_gap <= 0 or not missing.any() or missing.all():
-        return 0
-    positions = np.arange(len(column))
-    valid = ~missing
-    filled = np.interp(positions, positions[valid], column[valid])
-    # label each NaN run, measure it, and keep only interior runs that are short enough
-    starts = missing & ~np.concatenate(([False], missing[:-1]))
-    run_id = np.cumsum(starts) * missing
-    run_len = np.bincount(run_id)[run_id]
-    first_valid, last_valid = positions[valid][0], positions[valid][-1]
-    interior = (positions > first_valid) & (positions < last_valid)
-    fill = missing & interior & (run_len <= max_gap)
-    column[fill] = filled[fill]
-    return int(fill.sum())
+
+def sparse_columns(missing: np.ndarray, train_rows: np.ndarray, group_ids: np.ndarray, names: list[str],
+                   max_share: float) -> dict[str, dict[str, float]]:
+    """Columns missing in more than ``max_share`` of some group's train rows, with each offending
+    group's share: {column: {group: share}}. A sensor that one station never had would otherwise
+    remove every window of that station."""
+    out: dict[str, dict[str, float]] = {}
+    for group in np.unique(group_ids[train_rows]):
+        rows = train_rows & (group_ids == group)
+        shares = missing[rows].mean(axis=0)
+        for j in np.flatnonzero(shares > max_share):
+            out.setdefault(names[j], {})[str(group)] = float(shares[j])
+    return {name: out[name] for name in names if name in out}

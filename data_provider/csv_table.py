@@ -1,5 +1,11 @@
-"""Reading a rainfall CSV into a tidy table: which column is the date, the group, the label and
-which ones are features. Every refusal is a UserError naming the file and the column."""
+"""Reading a weather CSV into a tidy table: which column is the date, the group, the label and which
+ones are features; text cells turned into numbers or refused with their row and column; duplicate
+rows resolved; every group on one regular time grid. Every refusal is a UserError naming the file.
+
+Real station tables are not written for us: the date column may be called ``time_hour``, the label
+may read ``Yes``/``No``, rain may be ``T`` for trace, a row may appear twice. Each of those is either
+handled in a way the report states, or refused with a line that says how to handle it.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,39 +14,77 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_provider import time_grid
 from utils.errors import UserError
 
-DATE_NAMES = ("date", "time", "timestamp", "datetime", "valid_time")
+DATE_NAMES = ("date", "time", "timestamp", "datetime", "valid_time", "time_hour")
 SINGLE_GROUP = "all"
+OBSERVED = "__observed__"           # False on rows added for missing timestamps
+# text labels read as the negative class (0) when a label column has exactly two values
+NEGATIVE_WORDS = {"no", "n", "false", "f", "0", "no rain", "norain", "dry", "none", "negative", "neg", "absent"}
+MOSTLY_NUMERIC = 0.5                # a text column at least this numeric is a numeric column with bad cells
 
 
 @dataclass
 class Table:
     path: Path
-    frame: pd.DataFrame          # sorted by group then date; every group on a regular grid if dated
+    frame: pd.DataFrame          # sorted by group then date; every group on one regular grid if dated
     date_col: str | None
     group_col: str | None
     label_col: str | None        # --target
     source_col: str | None       # --target_from
     features: list[str]
+    features_chosen: bool = False  # --features named them (sparse columns are then kept)
     skipped_non_numeric: list[str] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)
     rows_read: int = 0
     rows_inserted: int = 0       # missing timestamps added as empty rows
     step: str | None = None      # the grid step, e.g. "1 days 00:00:00"
+    snapped: int = 0             # off-grid stamps moved to their own period's grid stamp
+    exact_duplicates: int = 0    # identical rows dropped
+    conflicting_duplicates: int = 0  # rows merged away by --duplicates first|last|mean
+    date_detected_from: str | None = None   # "--date_col", "name" or "values"
+    label_mapping: dict[str, int] | None = None
+    replaced: dict[str, int] = field(default_factory=dict)   # --replace token -> cells replaced
 
 
 def _split_names(text: str | None) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()] if text else []
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def parse_na_values(text: str | None) -> tuple[list[float], list[str]]:
+    """--na_values: numbers are sentinels compared as numbers (-9900 matches -9900.0); anything else
+    is a text token that marks a cell missing when the file is read."""
+    numbers, tokens = [], []
+    for part in _split_names(text):
+        try:
+            numbers.append(float(part))
+        except ValueError:
+            tokens.append(part)
+    return numbers, tokens
+
+
+def parse_replacements(items: list[str] | None) -> dict[str, float]:
+    """--replace TOKEN=NUMBER (repeatable)."""
+    out: dict[str, float] = {}
+    for item in items or []:
+        token, sep, number = item.partition("=")
+        try:
+            if not sep or not token.strip():
+                raise ValueError
+            out[token.strip()] = float(number)
+        except ValueError:
+            raise UserError(f"--replace {item!r}: give TOKEN=NUMBER, e.g. --replace T=0.001") from None
+    return out
+
+
+def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
     if not path.exists():
         raise UserError(f"{path}: file not found; check --root_path and --data_path")
     if path.is_dir():
         raise UserError(f"{path}: is a folder, not a CSV file; point --data_path at the file")
     try:
-        frame = pd.read_csv(path, low_memory=False)
+        frame = pd.read_csv(path, low_memory=False, na_values=na_tokens or None)
     except pd.errors.EmptyDataError:
         raise UserError(f"{path}: the file is empty; give a CSV with a header row and data rows") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
@@ -65,61 +109,177 @@ def _require_column(frame: pd.DataFrame, path: Path, name: str, flag: str) -> No
         )
 
 
-def _find_date_column(frame: pd.DataFrame, requested: str | None, path: Path) -> str | None:
+def _file_row(frame: pd.DataFrame, position: int) -> int:
+    """The line number in the file of the row at ``position`` (line 1 is the header)."""
+    return int(frame.index[position]) + 2
+
+
+# ------------------------------------------------------------------------------------------ dates
+def _parse_date_values(raw: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw
+    if pd.api.types.is_integer_dtype(raw) and raw.dropna().between(10_000_101, 99_991_231).all():
+        return pd.to_datetime(raw.astype("Int64").astype(str), format="%Y%m%d", errors="coerce")  # 20130101
+    if pd.api.types.is_numeric_dtype(raw):
+        return pd.to_datetime(raw, errors="coerce")
+    text = raw.astype("string").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce")            # one inferred format: fast
+    if parsed.isna().sum() > raw.isna().sum():
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    return parsed
+
+
+def _looks_like_dates(raw: pd.Series) -> bool:
+    """Text whose values parse as dates and are not plain numbers (a year or an id is not a date)."""
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return True
+    if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
+        return False
+    sample = raw.dropna().astype(str).str.strip().head(200)
+    if sample.empty or pd.to_numeric(sample, errors="coerce").notna().mean() > 0.5:
+        return False
+    with np.errstate(all="ignore"):
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.9)
+
+
+def _find_date_column(frame: pd.DataFrame, requested: str | None, path: Path,
+                      reserved: set[str]) -> tuple[str | None, str | None]:
+    """(column, how it was found): --date_col, else the first column whose values are dates,
+    a conventional name (date, time, ...) winning when several are."""
     if requested:
         _require_column(frame, path, requested, "--date_col")
-        return requested
-    for col in frame.columns:
-        if col.lower() in DATE_NAMES:
-            return col
-    return None
+        return requested, "--date_col"
+    candidates = [c for c in frame.columns if c not in reserved and _looks_like_dates(frame[c])]
+    if not candidates:
+        return None, None
+    named = [c for c in candidates if c.lower() in DATE_NAMES]
+    return (named or candidates)[0], "values"
 
 
 def _parse_dates(frame: pd.DataFrame, col: str, path: Path) -> pd.Series:
     raw = frame[col]
-    parsed = pd.to_datetime(raw, errors="coerce", format="mixed") if raw.dtype == object or pd.api.types.is_string_dtype(raw) \
-        else pd.to_datetime(raw, errors="coerce")
+    parsed = _parse_date_values(raw)
     bad = parsed.isna() & raw.notna()
     if bad.any():
-        example = raw[bad].iloc[0]
+        position = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError(
-            f"{path}: column '{col}' has {int(bad.sum())} value(s) that are not dates (first: {example!r}); "
-            "fix them or name the right column with --date_col"
+            f"{path}: column '{col}' has {int(bad.sum())} value(s) that are not dates (first: {raw.iloc[position]!r} "
+            f"on line {_file_row(frame, position)}); fix them or name the right column with --date_col"
         )
     if parsed.isna().any():
         raise UserError(f"{path}: column '{col}' has {int(parsed.isna().sum())} empty date(s); fill or remove those rows")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return parsed
 
 
-def _regular_grid(frame: pd.DataFrame, date_col: str, group_col: str) -> tuple[pd.DataFrame, int, str | None]:
-    """Insert empty rows for missing timestamps so that one row is always one time step.
-
-    Without this a window of seq_len rows could silently span a month-long outage. The step is
-    the median spacing; if the timestamps are not whole multiples of it, rows are left as they are.
-    """
-    diffs = frame.groupby(group_col, sort=False)[date_col].diff().dropna()
-    if diffs.empty:
-        return frame, 0, None
-    step = diffs.median()
-    if step <= pd.Timedelta(0) or ((diffs % step) != pd.Timedelta(0)).any() or (diffs == step).all():
-        return frame, 0, str(step)
-    parts = []
-    for _, part in frame.groupby(group_col, sort=False):
-        grid = pd.date_range(part[date_col].iloc[0], part[date_col].iloc[-1], freq=step)
-        full = part.set_index(date_col).reindex(grid)
-        full.index.name = date_col
-        full[group_col] = part[group_col].iloc[0]
-        parts.append(full.reset_index())
-    out = pd.concat(parts, ignore_index=True)[frame.columns]
-    return out, len(out) - len(frame), str(step)
+# ------------------------------------------------------------------------------- text -> numbers
+def _numbers(raw: pd.Series, replacements: dict[str, float], counts: dict[str, int]) -> tuple[pd.Series, pd.Series]:
+    """(values as float, mask of cells that hold text that is not a number)."""
+    if pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float), pd.Series(False, index=raw.index)
+    if pd.api.types.is_numeric_dtype(raw):
+        return raw.astype(float), pd.Series(False, index=raw.index)
+    text = raw.astype("string").str.strip()
+    for token, number in replacements.items():
+        hits = text == token
+        if hits.any():
+            counts[token] = counts.get(token, 0) + int(hits.sum())
+            text = text.mask(hits, repr(number))
+    values = pd.to_numeric(text, errors="coerce").astype(float)
+    return values, values.isna() & raw.notna()
 
 
+def _refuse_text(frame: pd.DataFrame, path: Path, col: str, bad: pd.Series, flag: str) -> None:
+    position = int(np.flatnonzero(bad.to_numpy())[0])
+    found = str(frame[col].iloc[position]).strip()
+    raise UserError(
+        f"{path}: line {_file_row(frame, position)}, column '{col}'{flag}: {found!r} is not a number "
+        f"({int(bad.sum())} such cell(s)); map it with --replace {found}=NUMBER, mark it missing with "
+        f"--na_values {found}, or leave the column out with --exclude {col}")
+
+
+def _text_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, int]]:
+    """Two text values: the one that reads as 'no' is 0. Otherwise classes in sorted order."""
+    text = raw.astype("string").str.strip()
+    values = sorted(text.dropna().unique())
+    negatives = [v for v in values if v.lower() in NEGATIVE_WORDS]
+    if len(values) == 2 and len(negatives) == 1:
+        values = [negatives[0]] + [v for v in values if v != negatives[0]]
+    mapping = {v: i for i, v in enumerate(values)}
+    return text.map(mapping).astype(float), mapping
+
+
+def _typed_columns(frame: pd.DataFrame, path: Path, *, date_col, group_col, label_col, source_col,
+                   requested: list[str], excluded: list[str], replacements: dict[str, float],
+                   replaced: dict[str, int]) -> tuple[list[str], list[str], dict[str, int] | None]:
+    """Turn every usable column into float in place. Returns (numeric columns in file order,
+    skipped text columns, the label's text mapping if it had one)."""
+    numeric, skipped, mapping = [], [], None
+    for col in frame.columns:
+        if col in (date_col, group_col) or (col in excluded and col not in (label_col, source_col)):
+            continue
+        raw = frame[col]
+        values, bad = _numbers(raw, replacements, replaced)
+        if col == label_col:
+            if bad.any() and bad.sum() == raw.notna().sum():   # every label is text: Yes/No, rain/dry
+                values, mapping = _text_labels(raw)
+            elif bad.any():
+                _refuse_text(frame, path, col, bad, " (--target)")
+            frame[col] = values
+            continue
+        share = 1 - bad.sum() / max(raw.notna().sum(), 1)
+        explicit = col == source_col or col in requested
+        if bad.any() and (explicit or share >= MOSTLY_NUMERIC):
+            flag = " (--target_from)" if col == source_col else (" (--features)" if col in requested else "")
+            _refuse_text(frame, path, col, bad, flag)
+        if share < MOSTLY_NUMERIC:
+            skipped.append(col)          # station names, weather descriptions, wind directions...
+            continue
+        frame[col] = values
+        numeric.append(col)
+    return numeric, skipped, mapping
+
+
+# ------------------------------------------------------------------------------------- duplicates
+def _resolve_duplicates(frame: pd.DataFrame, path: Path, date_col: str, group_col: str, user_group: str | None,
+                        policy: str) -> tuple[pd.DataFrame, int, int]:
+    """Identical rows are dropped (a file concatenated twice); rows that share group and time but
+    disagree are refused unless --duplicates says which to keep. Returns (frame, exact, merged)."""
+    exact = frame.duplicated()
+    frame = frame[~exact]
+    keys = [group_col, date_col]
+    clash = frame.duplicated(keys, keep=False)
+    merged = 0
+    if clash.any():
+        if policy == "error":
+            first = frame[clash].iloc[0]
+            where = f" in group {first[group_col]!r}" if user_group else ""
+            raise UserError(
+                f"{path}: {int(frame.duplicated(keys).sum())} row(s) repeat a timestamp with different values "
+                f"(first: {pd.Timestamp(first[date_col])}{where}, line {_file_row(frame, int(np.flatnonzero(clash.to_numpy())[0]))}); "
+                "remove them, choose with --duplicates first|last|mean"
+                + ("" if user_group else ", or name the station column with --group_col"))
+        before = len(frame)
+        if policy == "mean":
+            numeric = [c for c in frame.columns if c not in keys and pd.api.types.is_numeric_dtype(frame[c])]
+            agg = {c: ("mean" if c in numeric else "first") for c in frame.columns if c not in keys}
+            frame = frame.groupby(keys, sort=False, as_index=False).agg(agg)[list(frame.columns)]
+        else:
+            frame = frame.drop_duplicates(keys, keep=policy)
+        merged = before - len(frame)
+    return frame, int(exact.sum()), merged
+
+
+# ------------------------------------------------------------------------------------------ table
 def load_table(args) -> Table:
     path = Path(args.root_path) / args.data_path
-    frame = read_csv(path)
+    _, na_tokens = parse_na_values(args.na_values)
+    replacements = parse_replacements(getattr(args, "replace", None))
+    frame = read_csv(path, na_tokens)
     rows_read = len(frame)
 
-    date_col = _find_date_column(frame, args.date_col, path)
     group_col = args.group_col or None
     if group_col:
         _require_column(frame, path, group_col, "--group_col")
@@ -127,7 +287,7 @@ def load_table(args) -> Table:
     if args.target and args.target_from:
         raise UserError("give only one of --target and --target_from")
     if not unlabeled and not (args.target or args.target_from):
-        raise UserError("give exactly one of --target COLUMN (integer classes) or --target_from COLUMN "
+        raise UserError("give exactly one of --target COLUMN (classes) or --target_from COLUMN "
                         "(label derived from a precipitation column)")
     label_col = args.target or None
     source_col = args.target_from or None
@@ -135,63 +295,56 @@ def load_table(args) -> Table:
         _require_column(frame, path, label_col, "--target")
     if source_col:
         _require_column(frame, path, source_col, "--target_from")
-
-    # Sort by group (in order of first appearance) and time; a table that is not in time order
-    # would otherwise produce windows that jump back and forth in time.
-    internal_group = group_col or "__group__"
-    if not group_col:
-        frame[internal_group] = SINGLE_GROUP
-    frame[internal_group] = frame[internal_group].astype(str)
-    step = None
-    inserted = 0
-    if date_col:
-        frame[date_col] = _parse_dates(frame, date_col, path)
-        order = {g: i for i, g in enumerate(pd.unique(frame[internal_group]))}
-        frame["__order__"] = frame[internal_group].map(order)
-        frame = frame.sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
-        dup = frame.duplicated([internal_group, date_col])
-        if dup.any():
-            where = f" within a '{group_col}' group" if group_col else ""
-            raise UserError(
-                f"{path}: {int(dup.sum())} duplicated timestamp(s) in '{date_col}'{where} "
-                f"(first: {frame.loc[dup, date_col].iloc[0]}); remove duplicates"
-                + ("" if group_col else " or name the region/station column with --group_col")
-            )
-        frame, inserted, step = _regular_grid(frame.reset_index(drop=True), date_col, internal_group)
-    else:
-        order = {g: i for i, g in enumerate(pd.unique(frame[internal_group]))}
-        frame = frame.iloc[np.argsort(frame[internal_group].map(order).to_numpy(), kind="stable")]
-    frame = frame.reset_index(drop=True)
-
-    reserved = {c for c in (date_col, group_col, internal_group, label_col) if c}
     excluded = _split_names(args.exclude)
     for name in excluded:
         _require_column(frame, path, name, "--exclude")
     requested = _split_names(args.features)
-    skipped: list[str] = []
+    for name in requested:
+        _require_column(frame, path, name, "--features")
+    date_col, date_how = _find_date_column(frame, args.date_col, path,
+                                           {c for c in (group_col, label_col, source_col) if c} | set(requested))
+    for name in requested:
+        if name in (date_col, group_col, label_col):
+            raise UserError(f"--features: '{name}' is the date, group or label column and cannot be a feature")
+
+    replaced: dict[str, int] = {}
+    numeric, skipped, mapping = _typed_columns(
+        frame, path, date_col=date_col, group_col=group_col, label_col=label_col, source_col=source_col,
+        requested=requested, excluded=excluded, replacements=replacements, replaced=replaced)
+
+    internal_group = group_col or "__group__"
+    frame[internal_group] = frame[group_col].astype(str) if group_col else SINGLE_GROUP
+    order = {g: i for i, g in enumerate(pd.unique(frame[internal_group]))}
+    step, inserted, snapped, exact, merged = None, 0, 0, 0, 0
+    if date_col:
+        frame[date_col] = _parse_dates(frame, date_col, path)
+        frame, exact, merged = _resolve_duplicates(frame, path, date_col, internal_group, group_col,
+                                                   getattr(args, "duplicates", "error"))
+        frame = frame.assign(__order__=frame[internal_group].map(order))
+        frame = frame.sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
+        frame[OBSERVED] = True
+        regular = time_grid.regularise(frame, date_col, internal_group, path)
+        frame, inserted, snapped = regular.frame, regular.inserted, regular.snapped
+        frame[OBSERVED] = frame[OBSERVED].eq(True)
+        step = regular.grid.describe() if regular.grid else None
+    else:
+        frame = frame.iloc[np.argsort(frame[internal_group].map(order).to_numpy(), kind="stable")]
+        frame[OBSERVED] = True
+    frame = frame.reset_index(drop=True)
+
+    reserved = {c for c in (date_col, group_col, internal_group, label_col) if c}
     if requested:
-        for name in requested:
-            _require_column(frame, path, name, "--features")
-            if name in reserved:
-                raise UserError(f"--features: '{name}' is the date, group or label column and cannot be a feature")
-            if not pd.api.types.is_numeric_dtype(frame[name]):
-                raise UserError(f"{path}: feature column '{name}' is not numeric; remove it from --features")
         features = [n for n in requested if n not in excluded]
     else:
-        features = []
-        for col in frame.columns:
-            if col in reserved or col in excluded:
-                continue
-            if pd.api.types.is_numeric_dtype(frame[col]) or pd.api.types.is_bool_dtype(frame[col]):
-                features.append(col)
-            else:
-                skipped.append(col)
+        features = [c for c in numeric if c not in reserved and c not in excluded]
     if not features:
         raise UserError(f"{path}: no numeric feature columns left; check --features and --exclude")
     return Table(
         path=path, frame=frame, date_col=date_col, group_col=internal_group if group_col else None,
-        label_col=label_col, source_col=source_col, features=features, skipped_non_numeric=skipped,
-        excluded=excluded, rows_read=rows_read, rows_inserted=inserted, step=step,
+        label_col=label_col, source_col=source_col, features=features, features_chosen=bool(requested),
+        skipped_non_numeric=skipped, excluded=excluded, rows_read=rows_read, rows_inserted=inserted, step=step,
+        snapped=snapped, exact_duplicates=exact, conflicting_duplicates=merged, date_detected_from=date_how,
+        label_mapping=mapping, replaced=replaced,
     )
 
 

@@ -1,13 +1,16 @@
-"""``--data PeruRainfall``: any station/region rainfall CSV -> train/val/test windows + a data report.
+"""``--data PeruRainfall``: any station/region weather CSV -> train/val/test windows + a data report.
 
-Order of operations, each chosen so that nothing from a later split or another group leaks in:
-1. read, sort by group and time, put every group on a regular time grid;
-2. sentinels (``--na_values``) and +-inf become NaN;
-3. each group is cut chronologically into train / val / test segments;
-4. short gaps are interpolated inside each segment only; longer gaps stay NaN;
-5. columns constant on train are dropped; mean/std come from the train segments only;
-6. labels are computed inside each segment, so a label's look-ahead never enters the next split;
-7. a window is kept when all its rows are clean and its label is known.
+Order of operations, each chosen so that no window sees anything from after its last step:
+1. read; text cells become numbers (``--replace``, ``--na_values``) or are refused with their row;
+   duplicate rows are resolved; every group goes on one regular time grid (missing steps = empty rows);
+2. sentinels and +-inf become missing;
+3. two cutoff times, shared by every group, split the timeline into train / val / test;
+4. features missing in more than ``--max_missing_share`` of a group's train rows are dropped, as
+   are columns constant on train; mean/std come from observed train values only;
+5. missing inputs take the last observed value up to ``--max_gap`` steps back (never a later one);
+6. labels come from observed values only: a label period with a missing step gives no label;
+7. a window is kept when all its steps are present, its label is known and its label period ends
+   inside its own split; every other window is counted under the rule that dropped it.
 """
 from __future__ import annotations
 
@@ -18,8 +21,9 @@ import pandas as pd
 import torch
 
 from data_provider import cleaning, labels as label_rules
-from data_provider.csv_table import Table, group_column, load_table
-from data_provider.windows import SPLITS, WindowSet, split_bounds, valid_window_ends
+from data_provider.csv_table import OBSERVED, Table, group_column, load_table, parse_na_values
+from data_provider.timeline import CAUSE_TEXT, CAUSES, positional_split, scan_windows, tally, time_split
+from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
 
 
@@ -46,27 +50,13 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     return ratios  # type: ignore[return-value]
 
 
-def parse_sentinels(text: str | None) -> list[float]:
-    if not text:
-        return []
-    try:
-        return [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise UserError(f"--na_values {text!r}: give numbers separated by commas, like -9900,-999") from None
-
-
-def _numeric_column(table: Table, name: str, flag: str) -> np.ndarray:
-    column = table.frame[name]
-    if pd.api.types.is_bool_dtype(column):
-        column = column.astype(float)
-    if not pd.api.types.is_numeric_dtype(column):
-        example = column.dropna().iloc[0] if column.notna().any() else None
-        raise UserError(f"{table.path}: column '{name}' ({flag}) is not numeric (e.g. {example!r}); give numbers")
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+def _numeric_column(table: Table, name: str) -> np.ndarray:
+    """A column the table reader already turned into numbers (or refused)."""
+    return table.frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _class_labels(table: Table, n_classes_flag: int | None) -> tuple[np.ndarray, int]:
-    values = _numeric_column(table, table.label_col, "--target")
+    values = _numeric_column(table, table.label_col)
     known = values[~np.isnan(values)]
     if known.size and not np.all(known == np.round(known)):
         bad = known[known != np.round(known)][0]
@@ -84,60 +74,38 @@ def _format_date(value) -> str | None:
     return None if value is None or pd.isna(value) else str(pd.Timestamp(value))
 
 
-def prepare(args) -> PreparedData:
-    """Windows for classification, or (``--task_name pretrain``) unlabeled windows whose span is
-    ``seq_len + output_token_len``: the input plus the points the last token must forecast."""
-    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
-    table = load_table(args)
-    ratios = parse_ratios(args.split)
-    sentinels = parse_sentinels(args.na_values)
-    frame = table.frame
-    gcol = group_column(table)
+def _per_group(rule, values: np.ndarray, starts: np.ndarray, stops: np.ndarray, *rule_args) -> np.ndarray:
+    """A label rule applied to each group's whole series on its own (never across groups)."""
+    out = np.full(len(values), label_rules.MISSING, dtype=np.int64)
+    for a, b in zip(starts, stops):
+        out[a:b] = rule(values[a:b], *rule_args)
+    return out
 
-    raw, sentinel_counts, inf_counts = cleaning.mark_missing(
-        np.column_stack([_numeric_column(table, c, "feature") for c in table.features]), sentinels)
-    source = None
-    if table.source_col:
-        source_raw = _numeric_column(table, table.source_col, "--target_from")
-        source, _, _ = cleaning.mark_missing(source_raw[:, None], sentinels)
-        source = source[:, 0]
-    if unlabeled:
-        row_labels, n_classes = np.zeros(len(frame), dtype=np.int64), 1
-    elif table.label_col:
-        row_labels, n_classes = _class_labels(table, args.n_classes)
-    else:
-        row_labels, n_classes = None, 2
-        if args.n_classes not in (None, 2):
-            raise UserError(f"--n_classes {args.n_classes}: --target_from makes two classes (rain / no rain); drop the flag")
 
-    # --- segments: (group, split, start, stop) over global rows, groups contiguous after sorting
-    group_values = frame[gcol].to_numpy()
-    group_starts = np.flatnonzero(np.r_[True, group_values[1:] != group_values[:-1]])
-    group_stops = np.r_[group_starts[1:], len(frame)]
-    segments = []
-    for g0, g1 in zip(group_starts, group_stops):
-        for split, (a, b) in zip(SPLITS, split_bounds(g1 - g0, ratios)):
-            segments.append((group_values[g0], split, g0 + a, g0 + b))
+def _check_length(table: Table, seq_len: int, horizon: int) -> None:
+    """Checked first: with too few rows every later message (constant columns, empty splits)
+    would name a symptom instead of the cause."""
+    longest = int(table.frame.groupby(group_column(table), sort=False).size().max())
+    if longest < seq_len + horizon:
+        raise UserError(f"{table.path}: too few rows: {longest} (in its longest group), but one window needs "
+                        f"seq_len {seq_len} + horizon {horizon} = {seq_len + horizon}; lower --seq_len or give more data")
 
-    # --- gap interpolation, one segment at a time
-    interpolated = np.zeros(len(table.features), dtype=np.int64)
-    for _, _, a, b in segments:
-        for j in range(raw.shape[1]):
-            interpolated[j] += cleaning.interpolate_short_gaps(raw[a:b, j], args.max_gap)
-        if source is not None:
-            if table.source_col in table.features:
-                source[a:b] = raw[a:b, table.features.index(table.source_col)]
-            else:
-                cleaning.interpolate_short_gaps(source[a:b], args.max_gap)
 
-    # --- columns: entirely missing is an error, constant on train is dropped with a warning
-    train_rows = np.zeros(len(frame), dtype=bool)
-    for _, split, a, b in segments:
-        if split == "train":
-            train_rows[a:b] = True
-    warnings: list[str] = []
-    keep, dropped_constant = [], []
-    for j, name in enumerate(table.features):
+def _choose_features(table: Table, raw: np.ndarray, train_rows: np.ndarray, group_values: np.ndarray,
+                     max_share: float, warnings: list[str]) -> tuple[list[int], dict, list[str]]:
+    """Indices of the features kept; sparse columns {name: {group: share}}; constant columns."""
+    names = table.features
+    sparse = {} if table.features_chosen else cleaning.sparse_columns(
+        np.isnan(raw), train_rows, group_values, names, max_share)
+    for name, shares in sparse.items():
+        worst = max(shares, key=shares.get)
+        warnings.append(f"column '{name}' is missing in {shares[worst]:.0%} of group {worst}'s train rows "
+                        f"(over --max_missing_share {max_share:g}) and was dropped for all groups"
+                        + (f" ({len(shares)} groups affected)" if len(shares) > 1 else ""))
+    keep, constant = [], []
+    for j, name in enumerate(names):
+        if name in sparse:
+            continue
         if np.isnan(raw[:, j]).all():
             raise UserError(f"{table.path}: feature column '{name}' is entirely missing; "
                             f"drop it with --exclude {name} or fix the file")
@@ -147,63 +115,146 @@ def prepare(args) -> PreparedData:
             raise UserError(f"{table.path}: feature column '{name}' has no values in the train split; "
                             f"drop it with --exclude {name}")
         if np.ptp(train_values) == 0:
-            dropped_constant.append(name)
+            constant.append(name)
             warnings.append(f"column '{name}' is constant ({train_values[0]:g}) on the train split and was dropped")
         else:
             keep.append(j)
-    features = [table.features[j] for j in keep]
-    if not features:
-        raise UserError(f"{table.path}: every feature column is constant on the train split; nothing to learn from")
-    values = raw[:, keep]
+    if not keep:
+        why = "sparse (see --max_missing_share) or constant on the train split"
+        raise UserError(f"{table.path}: every feature column is {why}; nothing to learn from")
+    return keep, sparse, constant
 
-    # --- scaling statistics from train rows only
+
+def _blame(entry: dict, label_column: str | None, missing_share: dict[str, float], rows: int,
+           seq_len: int, horizon: int) -> str:
+    """Why a group's split has no window, naming the column responsible where there is one."""
+    dropped = entry["dropped"]
+    if rows == 0:
+        return "it has no rows in that period"
+    cause = max(dropped, key=dropped.get) if dropped else None
+    if cause == "input_missing" and entry["dropped_by_column"]:
+        column = next(iter(entry["dropped_by_column"]))
+        return f"column '{column}' has a missing step in its windows (missing in {missing_share[column]:.0%} of its rows)"
+    if cause == "label_missing" and label_column:
+        return f"the label column '{label_column}' is missing where its labels fall"
+    if cause in ("history", "label_past_split_end", "crosses_split"):
+        return f"its {rows} row(s) there are fewer than one window needs (seq_len {seq_len} + horizon {horizon})"
+    return CAUSE_TEXT.get(cause, "no window qualifies")
+
+
+def prepare(args) -> PreparedData:
+    """Windows for classification, or (``--task_name pretrain``) unlabeled windows whose span is
+    ``seq_len + output_token_len``: the input plus the points the last token must forecast."""
+    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
+    table = load_table(args)
+    ratios = parse_ratios(args.split)
+    sentinels, _ = parse_na_values(args.na_values)
+    frame = table.frame
+    seq_len, horizon = (args.seq_len + args.output_token_len, 0) if unlabeled else (args.seq_len, args.horizon)
+    _check_length(table, seq_len, horizon)
+    warnings: list[str] = []
+
+    group_values = frame[group_column(table)].to_numpy().astype(str)
+    group_starts = np.flatnonzero(np.r_[True, group_values[1:] != group_values[:-1]])
+    group_stops = np.r_[group_starts[1:], len(frame)]
+    groups = [str(group_values[a]) for a in group_starts]
+    group_ids = np.repeat(np.arange(len(groups)), group_stops - group_starts)
+    observed = frame[OBSERVED].to_numpy(dtype=bool)
+
+    # --- one split for all groups: cutoff times on the shared timeline (positional without dates)
+    if table.date_col:
+        split = time_split(frame[table.date_col].to_numpy(), observed, ratios)
+        if split is None:
+            raise UserError(f"{table.path}: too few rows: {len(np.unique(frame[table.date_col]))} distinct "
+                            f"timestamp(s) cannot be split {args.split} into train, val and test; give more data")
+    else:
+        split = positional_split(group_starts, group_stops, ratios)
+        warnings.append("no date column: each group is split at its own row fractions (positional), so groups' "
+                        "splits are not aligned in time; name the timestamp column with --date_col if there is one")
+    row_split = split.row_split
+    train_rows = (row_split == 0) & observed
+
+    # --- missing values: sentinels, then columns too sparse or constant to use
+    raw, sentinel_counts, inf_counts = cleaning.mark_missing(
+        np.column_stack([_numeric_column(table, c) for c in table.features]), sentinels)
+    keep, sparse, dropped_constant = _choose_features(table, raw, train_rows, group_values,
+                                                      args.max_missing_share, warnings)
+    features = [table.features[j] for j in keep]
+    values = raw[:, keep]
+    missing_share = {name: float(np.isnan(values[:, i]).mean()) for i, name in enumerate(features)}
+
+    # --- scaling statistics from observed train values, then causal filling
     mean = np.nanmean(values[train_rows], axis=0)
     std = np.nanstd(values[train_rows], axis=0)
+    filled = cleaning.forward_fill(values, group_starts, args.max_gap)
     scaled = (values - mean) / std
-    row_ok = ~np.isnan(scaled).any(axis=1)
 
-    # --- labels and windows, segment by segment
-    seq_len, horizon = (args.seq_len + args.output_token_len, 0) if unlabeled else (args.seq_len, args.horizon)
-    ends: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    window_labels: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    persist: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
-    by_group: dict[str, dict] = {}
-    for group, split, a, b in segments:
-        if source is not None and not unlabeled:
-            seg_labels = label_rules.future_rain_labels(source[a:b], args.rain_threshold, horizon)
-            seg_persist = label_rules.persistence_labels(source[a:b], args.rain_threshold, horizon)
-        else:
-            seg_labels = row_labels[a:b]
-            seg_persist = None
-        local = valid_window_ends(row_ok[a:b], seg_labels, seq_len, horizon)
-        ends[split].append(local + a)
-        window_labels[split].append(seg_labels[local])
-        if seg_persist is not None:
-            persist[split].append(seg_persist[local])
-        entry = by_group.setdefault(str(group), {})
-        entry[split] = {"rows": int(b - a), "windows": int(len(local))}
-        if table.date_col and b > a:
-            entry[split]["date_range"] = [_format_date(frame[table.date_col].iloc[a]),
-                                          _format_date(frame[table.date_col].iloc[b - 1])]
+    # --- labels from observed values only, each group's whole series at once
+    source = None
+    if table.source_col:
+        source, _, _ = cleaning.mark_missing(_numeric_column(table, table.source_col)[:, None], sentinels)
+        source = source[:, 0]
+    persistence_rows = None
+    if unlabeled:
+        row_labels, n_classes = np.zeros(len(frame), dtype=np.int64), 1
+    elif table.label_col:
+        row_labels, n_classes = _class_labels(table, args.n_classes)
+    else:
+        if args.n_classes not in (None, 2):
+            raise UserError(f"--n_classes {args.n_classes}: --target_from makes two classes (rain / no rain); drop the flag")
+        n_classes = 2
+        row_labels = _per_group(label_rules.future_rain_labels, source, group_starts, group_stops,
+                                args.rain_threshold, horizon)
+        persistence_rows = _per_group(label_rules.persistence_labels, source, group_starts, group_stops,
+                                      args.rain_threshold, horizon)
+
+    # --- which windows are kept, and why each other one is not
+    scan = scan_windows(np.isnan(scaled), row_labels, row_split, group_starts, group_stops, seq_len, horizon,
+                        same_split_inputs=unlabeled)
+    by_group = tally(scan, group_ids, row_split, features, groups)
+    kept = scan.kept
+    kept_split = row_split[kept]
+    label_column = table.label_col or table.source_col
+    for g, group in enumerate(groups):
+        for s, name in enumerate(SPLITS):
+            rows = (group_ids == g) & (row_split == s)
+            entry = by_group[group][name]
+            entry["rows"] = int(rows.sum())
+            if table.date_col and rows.any():
+                stamps = frame[table.date_col].to_numpy()[rows]
+                entry["date_range"] = [_format_date(stamps.min()), _format_date(stamps.max())]
+            if entry["windows"] == 0:
+                reason = _blame(entry, label_column, missing_share, entry["rows"], seq_len, horizon)
+                warnings.append(f"group {group} has 0 {name} windows: {reason}")
 
     data = torch.from_numpy(np.nan_to_num(scaled, nan=0.0).astype(np.float32))
-    splits, split_report = {}, {}
-    for split in SPLITS:
-        split_ends = np.concatenate(ends[split]).astype(np.int64)
-        split_labels = np.concatenate(window_labels[split]).astype(np.int64)
-        splits[split] = WindowSet(split, data, split_ends, split_labels, seq_len)
+    majority = None
+    splits, split_report, persistence, fallbacks = {}, {}, {}, {}
+    for s, name in enumerate(SPLITS):
+        ends = kept[kept_split == s].astype(np.int64)
+        split_labels = row_labels[ends]
+        splits[name] = WindowSet(name, data, ends, split_labels, seq_len)
         counts = np.bincount(split_labels, minlength=n_classes)
-        rows = sum(b - a for _, s, a, b in segments if s == split)
-        split_report[split] = {
-            "rows": int(rows),
-            "windows": int(len(split_ends)),
+        dropped = {c: sum(by_group[g][name]["dropped"].get(c, 0) for g in groups) for c in CAUSES}
+        split_report[name] = {
+            "rows": int((row_split == s).sum()),
+            "windows": int(len(ends)),
+            "dropped": {c: n for c, n in dropped.items() if n},
             "class_counts": {str(c): int(counts[c]) for c in range(n_classes)},
             "class_shares": {str(c): (float(counts[c] / counts.sum()) if counts.sum() else None) for c in range(n_classes)},
         }
-        if table.date_col and len(split_ends):
-            split_report[split]["window_end_range"] = [_format_date(frame[table.date_col].iloc[split_ends.min()]),
-                                                       _format_date(frame[table.date_col].iloc[split_ends.max()])]
-    _check_windows(table, splits, split_report, seq_len, horizon, check_classes=not unlabeled)
+        if table.date_col and len(ends):
+            split_report[name]["window_end_range"] = [_format_date(frame[table.date_col].iloc[ends.min()]),
+                                                      _format_date(frame[table.date_col].iloc[ends.max()])]
+        if persistence_rows is not None:
+            if majority is None:  # the train split comes first: its majority class is the fallback
+                majority = int(np.bincount(split_labels, minlength=n_classes).argmax())
+            rule = persistence_rows[ends]
+            undefined = rule < 0
+            persistence[name] = np.where(undefined, majority, rule)
+            fallbacks[name] = int(undefined.sum())
+            split_report[name]["persistence_fallback"] = fallbacks[name]
+    _check_windows(table, splits, split_report, by_group, missing_share, seq_len, horizon, check_classes=not unlabeled)
     train_shares = split_report["train"]["class_shares"]
     rare = [c for c, share in train_shares.items() if share is not None and share < 0.02 and not unlabeled]
     if rare:
@@ -217,38 +268,49 @@ def prepare(args) -> PreparedData:
         label_desc = {
             "mode": "threshold", "column": table.source_col, "threshold": args.rain_threshold, "horizon": horizon,
             "rule": f"label 1 when the total of '{table.source_col}' over the {horizon} step(s) after the window "
-                    f"is > {args.rain_threshold:g} (in the units of '{table.source_col}'), else 0",
+                    f"is > {args.rain_threshold:g} (in the units of '{table.source_col}'), else 0; only where every "
+                    "one of those steps is observed",
         }
     else:
         label_desc = {"mode": "column", "column": table.label_col, "horizon": horizon,
-                      "rule": f"label = '{table.label_col}' on the window's last row"}
+                      "rule": f"label = '{table.label_col}' on the window's last row",
+                      "mapping": table.label_mapping}
     report = {
         "file": str(table.path),
         "rows_read": table.rows_read,
         "rows_inserted_for_missing_timestamps": table.rows_inserted,
         "time_step": table.step,
+        "snapped_to_grid": table.snapped,
+        "duplicates": {"exact_dropped": table.exact_duplicates, "conflicting_resolved": table.conflicting_duplicates,
+                       "policy": getattr(args, "duplicates", "error")},
         "date_col": table.date_col,
+        "date_col_found_by": table.date_detected_from,
         "group_col": table.group_col,
-        "groups": [str(g) for g in pd.unique(group_values)],
+        "groups": groups,
         "label": label_desc,
         "n_classes": n_classes,
         "features": features,
         "n_features": len(features),
         "skipped_non_numeric": table.skipped_non_numeric,
         "excluded": table.excluded,
+        "dropped_sparse": sparse,
         "dropped_constant": dropped_constant,
+        "replaced": table.replaced,
         "cleaning": {
             name: {
-                "sentinels_to_missing": int(sentinel_counts[j]),
-                "inf_to_missing": int(inf_counts[j]),
-                "interpolated": int(interpolated[j]),
-                "still_missing": int(np.isnan(raw[:, j]).sum()),
+                "sentinels_to_missing": int(sentinel_counts[table.features.index(name)]),
+                "inf_to_missing": int(inf_counts[table.features.index(name)]),
+                "forward_filled": int(filled[i]),
+                "still_missing": int(np.isnan(values[:, i]).sum()),
             }
-            for j, name in enumerate(table.features)
+            for i, name in enumerate(features)
         },
-        "na_values": sentinels,
+        "na_values": args.na_values,
         "max_gap": args.max_gap,
+        "max_missing_share": args.max_missing_share,
         "split_ratios": list(ratios),
+        "split": {"kind": "time" if table.date_col else "positional",
+                  "val_from": _format_date(split.val_from), "test_from": _format_date(split.test_from)},
         "splits": split_report,
         "by_group": by_group,
         "scaling_from_train": {"mean": dict(zip(features, mean.tolist())), "std": dict(zip(features, std.tolist()))},
@@ -258,28 +320,32 @@ def prepare(args) -> PreparedData:
         splits=splits,
         n_classes=n_classes,
         features=features,
-        persistence={s: np.concatenate(persist[s]).astype(np.int64) for s in SPLITS}
-        if source is not None and not unlabeled else None,
+        persistence=persistence if persistence_rows is not None else None,
         row_dates=frame[table.date_col].to_numpy() if table.date_col else None,
-        row_groups=group_values.astype(str),
+        row_groups=group_values,
         report=report,
     )
 
 
-def _check_windows(table: Table, splits: dict, split_report: dict, seq_len: int, horizon: int,
-                   check_classes: bool = True) -> None:
-    longest = int(table.frame.groupby(group_column(table), sort=False).size().max())
-    if longest < seq_len + horizon:
-        raise UserError(f"{table.path}: {longest} rows (in its longest group) are fewer than one window needs: "
-                        f"seq_len {seq_len} + horizon {horizon} = {seq_len + horizon}; lower --seq_len or give more data")
+def _check_windows(table: Table, splits: dict, split_report: dict, by_group: dict, missing_share: dict,
+                   seq_len: int, horizon: int, check_classes: bool = True) -> None:
     for split in SPLITS:
-        if len(splits[split]) == 0:
-            rows = split_report[split]["rows"]
-            raise UserError(
-                f"{table.path}: the {split} split has no complete window: it has {rows} row(s) in all groups "
-                f"but one window needs seq_len {seq_len} + horizon {horizon} clean rows in one group; "
-                "lower --seq_len, raise --max_gap or give more data"
-            )
+        if len(splits[split]):
+            continue
+        info = split_report[split]
+        columns: dict[str, int] = {}
+        for entry in by_group.values():
+            for column, n in entry[split]["dropped_by_column"].items():
+                columns[column] = columns.get(column, 0) + n
+        worst = sorted(columns, key=columns.get, reverse=True)[:3]
+        blame = "; ".join(f"'{c}' (missing in {missing_share[c]:.0%} of rows) blocks {columns[c]} window(s)"
+                          for c in worst)
+        dropped = ", ".join(f"{n} {cause}" for cause, n in info["dropped"].items())
+        advice = (f"leave those columns out with --exclude {','.join(worst)}, or raise --max_gap" if worst else
+                  "lower --seq_len or --horizon, or give more data")
+        raise UserError(
+            f"{table.path}: the {split} split has no complete window ({info['rows']} row(s); dropped: "
+            f"{dropped or 'none'}){': ' + blame if blame else ''}; {advice}")
     counts = split_report["train"]["class_counts"]
     if check_classes and sum(1 for c in counts.values() if c > 0) < 2:
         raise UserError(

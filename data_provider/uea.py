@@ -7,7 +7,9 @@ what that library gets wrong put right:
 * scaling statistics (per channel) come from the training part only;
 * class labels are mapped once, from TRAIN, for every split; a test label TRAIN lacks is an error;
 * variable-length series are left-padded and carry a padding mask that attention and pooling
-  respect; ``seq_len`` is the longest series rounded up to whole tokens.
+  respect; ``seq_len`` (and the automatic token length) come from the longest TRAIN series, rounded
+  up to whole tokens, so the test set shapes nothing; a longer TEST series is cut to its last
+  ``seq_len`` steps, and the data report counts those.
 """
 from __future__ import annotations
 
@@ -126,8 +128,8 @@ def size_windows(args, longest: int) -> None:
 
 
 def longest_series(root: Path, name: str) -> int:
-    """The longest series of NAME's TRAIN and TEST files (lengths only; the classifier's window)."""
-    return max(clean_series(s).shape[1] for split in ("TRAIN", "TEST") for s in read_ts(find_ts(root, name, split))[0])
+    """The longest series of NAME's TRAIN file: what sizes the classifier's window and token."""
+    return max(clean_series(s).shape[1] for s in read_ts(find_ts(root, name, "TRAIN"))[0])
 
 
 def prepare_uea(args) -> PreparedData:
@@ -148,9 +150,11 @@ def prepare_uea(args) -> PreparedData:
 
     cleaned_train = [clean_series(s) for s in train_series]
     cleaned_test = [clean_series(s) for s in test_series]
-    lengths = np.array([s.shape[1] for s in cleaned_train + cleaned_test])
-    if (lengths == 0).any():
-        raise UserError(f"{name}: {int((lengths == 0).sum())} series have no values at all")
+    empty = sum(s.shape[1] == 0 for s in cleaned_train + cleaned_test)
+    if empty:
+        raise UserError(f"{name}: {empty} series have no values at all")
+    # TRAIN alone sizes the window: the test set must not shape the model it is scored on
+    lengths = np.array([s.shape[1] for s in cleaned_train])
     longest = int(lengths.max())
     size_windows(args, longest)
     token = args.input_token_len
@@ -179,12 +183,14 @@ def prepare_uea(args) -> PreparedData:
     data = np.zeros((n_total * L, C), dtype=np.float32)
     pad = np.ones(n_total * L, dtype=bool)
     case_ids = np.empty(n_total * L, dtype=object)
-    splits, report_splits, block, truncated = {}, {}, 0, 0
+    splits, report_splits, block = {}, {}, 0
+    cut = {"train": 0, "val": 0, "test": 0}
     for split, blocks, labels, ids in groups:
         ends = []
         for values, case in zip(blocks, ids):
-            if values.shape[1] > L:
-                values, truncated = values[:, -L:], truncated + 1  # keep the most recent steps
+            if values.shape[1] > L:  # TRAIN only under a typed --seq_len; TEST whenever longer than TRAIN
+                values = values[:, -L:]  # keep the most recent steps
+                cut[split] += 1
             end = (block + 1) * L - 1
             start = end - values.shape[1] + 1
             scaled = (values.T - mean) / std
@@ -201,8 +207,9 @@ def prepare_uea(args) -> PreparedData:
     for ws in splits.values():
         ws.data, ws.pad = shared, shared_pad
     warnings = []
-    if truncated:
-        warnings.append(f"{truncated} series longer than --seq_len {L} were cut to their last {L} steps")
+    if cut["train"] + cut["val"]:
+        warnings.append(f"{cut['train'] + cut['val']} TRAIN series longer than --seq_len {L} were cut to their "
+                        f"last {L} steps")
     if len(constant):
         warnings.append(f"dimension(s) {constant.tolist()} are constant on the training part")
     report = {
@@ -211,7 +218,9 @@ def prepare_uea(args) -> PreparedData:
         "problem": name,
         "dimensions": C,
         "classes": {str(i): label for i, label in enumerate(classes)},
+        # lengths of TRAIN, which size the window
         "length_min": int(lengths.min()), "length_max": longest, "equal_length": bool((lengths == longest).all()),
+        "test_series_cut": {"count": cut["test"], "seq_len": L},
         "missing_values": int(sum(np.isnan(s).sum() for s in train_series + test_series)),
         "seq_len": L, "input_token_len": token,
         "val_ratio": args.val_ratio,

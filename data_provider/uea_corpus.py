@@ -12,9 +12,11 @@ checkpoint is still tested on series no stage has seen. Labels are ignored.
 * A window spans ``seq_len + output_token_len`` steps and starts every ``input_token_len`` steps;
   series shorter than one window are left out (the data report counts them).
 * ``--model_id NAME`` of an archive data set under --root_path sizes the windows for NAME's
-  classifier, unless the flags are given: its token length, and a span of its ``seq_len`` (so
-  ``seq_len`` here is one token less). Only the lengths of NAME's TEST series are read, as the
-  classifier itself does to size its window.
+  classifier, unless the flags are given: its token length (from NAME's TRAIN series, as the
+  classifier does), one output token, and the longest span in whole tokens that fits NAME's
+  longest TRAIN series. The classifier's ``seq_len`` rounds up, this span rounds down: a window
+  longer than every series would leave nothing to train on. Where not even one token and one
+  output token fit, pretraining is skipped (``PretrainingSkipped``), not failed.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import torch
 from data_provider.rainfall import PreparedData, parse_ratios
 from data_provider.uea import clean_series, find_ts, longest_series, read_ts, size_windows
 from data_provider.windows import SPLITS, WindowSet, split_bounds
-from utils.errors import UserError
+from utils.errors import PretrainingSkipped, UserError
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -63,19 +65,27 @@ def prepare_uea_corpus(args) -> PreparedData:
     sized_for = None
     typed = set(getattr(args, "explicit", []))
     if find_ts(root, args.model_id, "TRAIN").is_file() and "input_token_len" not in typed:
-        size_windows(args, longest_series(root, args.model_id))
+        longest = longest_series(root, args.model_id)
+        size_windows(args, longest)  # the classifier's token length (and a typed --seq_len in whole tokens)
+        token = args.input_token_len
         if "output_token_len" not in typed:
-            args.output_token_len = args.input_token_len
+            args.output_token_len = token
         if "seq_len" not in typed:
-            args.seq_len -= args.output_token_len
+            args.seq_len = (longest - args.output_token_len) // token * token
+            if args.seq_len < token:
+                raise PretrainingSkipped(
+                    f"{find_ts(root, args.model_id, 'TRAIN')}: its longest series has {longest} steps, fewer than one "
+                    f"token + one output token ({token} + {args.output_token_len}); nothing to pretrain on")
         sized_for = args.model_id
+    # with the sizes chosen here, a corpus too small for them skips pretraining; typed sizes are the user's to fix
+    refuse = PretrainingSkipped if sized_for and "seq_len" not in typed else UserError
     series, ids, per_file, skipped = _univariate(files)
     span, stride = args.seq_len + args.output_token_len, args.input_token_len
     fits = [i for i, s in enumerate(series) if len(s) >= span]
     if not fits:
         longest = max((len(s) for s in series), default=0)
-        raise UserError(f"{root}: no TRAIN series is as long as one window (seq_len {args.seq_len} + output_token_len "
-                        f"{args.output_token_len} = {span}; the longest has {longest} steps); lower --seq_len")
+        raise refuse(f"{root}: no TRAIN series is as long as one window (seq_len {args.seq_len} + output_token_len "
+                     f"{args.output_token_len} = {span}; the longest has {longest} steps); lower --seq_len")
     # the CSV loader's rule for cutting rows into train/val/test, here over shuffled series
     order = np.random.default_rng(args.seed).permutation(fits)
     bounds = split_bounds(len(order), parse_ratios(args.split))
@@ -88,8 +98,8 @@ def prepare_uea_corpus(args) -> PreparedData:
     splits, report_splits = {}, {}
     for split, members in assigned.items():
         if not len(members):  # every member series fits at least one window
-            raise UserError(f"{root}: the {split} split of --split {args.split} gets no series of the {len(fits)} long "
-                            "enough; give it a larger fraction")
+            raise refuse(f"{root}: the {split} split of --split {args.split} gets no series of the {len(fits)} long "
+                         "enough; give it a larger fraction")
         ends = np.concatenate([offset[i] + np.arange(span - 1, len(series[i]), stride)
                                for i in np.sort(members)]).astype(np.int64)
         splits[split] = WindowSet(split, shared, ends, np.zeros(len(ends), dtype=np.int64), span)

@@ -7,9 +7,13 @@ def _fmt(value, width: int = 9) -> str:
 
 
 def uea_summary(report: dict) -> list[str]:
-    lines = [f"data: UEA {report['problem']} ({report['file']}): {report['dimensions']} dimension(s), lengths "
+    lines = [f"data: UEA {report['problem']} ({report['file']}): {report['dimensions']} dimension(s), TRAIN lengths "
              f"{report['length_min']}..{report['length_max']}, {len(report['classes'])} classes, "
              f"{report['missing_values']} missing values; seq_len {report['seq_len']}, token {report['input_token_len']}"]
+    cut = report.get("test_series_cut", {"count": 0})
+    if cut["count"]:
+        lines.append(f"  {cut['count']} TEST series longer than seq_len {cut['seq_len']} (sized on TRAIN) were cut "
+                     f"to their last {cut['seq_len']} steps")
     for split, info in report["splits"].items():
         counts = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
         if info["cases"]:
@@ -31,6 +35,17 @@ def corpus_summary(report: dict) -> list[str]:
     return lines
 
 
+def _window_table(report: dict) -> list[str]:
+    """Windows kept (and dropped) per group and split: nothing vanishes without a line here."""
+    splits = list(report["splits"])
+    width = max([len("group")] + [len(g) for g in report["groups"]])
+    lines = [f"  {'group':<{width}}" + "".join(f"{s + ' kept (dropped)':>24}" for s in splits)]
+    for group, entry in report["by_group"].items():
+        cells = [f"{entry[s]['windows']} ({sum(entry[s]['dropped'].values())})" for s in splits]
+        lines.append(f"  {group:<{width}}" + "".join(f"{c:>24}" for c in cells))
+    return lines
+
+
 def data_summary(report: dict) -> list[str]:
     if report.get("kind") == "uea":
         return uea_summary(report)
@@ -41,23 +56,47 @@ def data_summary(report: dict) -> list[str]:
         f"  label: {report['label']['rule']}",
         f"  features ({report['n_features']}): {', '.join(report['features'])}",
     ]
+    if report["date_col"]:
+        found = " (found by its values)" if report.get("date_col_found_by") == "values" else ""
+        lines.append(f"  time: column '{report['date_col']}'{found}, step {report['time_step']}")
+    mapping = report["label"].get("mapping")
+    if mapping:
+        lines.append(f"  label text mapped: {', '.join(f'{k!r} -> {v}' for k, v in mapping.items())}")
+    duplicates = report["duplicates"]
+    if duplicates["exact_dropped"] or duplicates["conflicting_resolved"]:
+        lines.append(f"  duplicates: {duplicates['exact_dropped']} identical row(s) dropped, "
+                     f"{duplicates['conflicting_resolved']} merged by --duplicates {duplicates['policy']}")
+    if report["snapped_to_grid"]:
+        lines.append(f"  {report['snapped_to_grid']} row(s) stamped off the grid moved to their own period's stamp")
     if report["rows_inserted_for_missing_timestamps"]:
         lines.append(f"  {report['rows_inserted_for_missing_timestamps']} missing timestamps added as empty rows "
                      f"(step {report['time_step']})")
+    if report["replaced"]:
+        lines.append("  --replace: " + ", ".join(f"{k!r} in {n} cell(s)" for k, n in report["replaced"].items()))
     if report["skipped_non_numeric"]:
         lines.append(f"  skipped non-numeric columns: {', '.join(report['skipped_non_numeric'])}")
     if report["excluded"]:
         lines.append(f"  excluded: {', '.join(report['excluded'])}")
+    if report["dropped_sparse"]:
+        lines.append(f"  dropped as sparse (--max_missing_share {report['max_missing_share']:g}): "
+                     f"{', '.join(report['dropped_sparse'])}")
     cleaned = {name: c for name, c in report["cleaning"].items()
-               if c["sentinels_to_missing"] or c["inf_to_missing"] or c["interpolated"] or c["still_missing"]}
+               if c["sentinels_to_missing"] or c["inf_to_missing"] or c["forward_filled"] or c["still_missing"]}
     for name, c in cleaned.items():
         lines.append(f"  cleaned '{name}': {c['sentinels_to_missing']} sentinel, {c['inf_to_missing']} inf -> missing; "
-                     f"{c['interpolated']} interpolated; {c['still_missing']} still missing (their windows are dropped)")
+                     f"{c['forward_filled']} filled forward; {c['still_missing']} still missing (their windows are dropped)")
+    cut = report["split"]
+    if cut["kind"] == "time":
+        lines.append(f"  split: one timeline for all groups: val from {cut['val_from']}, test from {cut['test_from']}")
     for split, info in report["splits"].items():
         span = " .. ".join(info.get("window_end_range", [])) or "-"
         shares = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
         classes = f"; classes {shares}" if report["label"]["mode"] != "none" else ""
         lines.append(f"  {split:5s}: {info['rows']:7d} rows, {info['windows']:7d} windows (ending {span}){classes}")
+        if info["dropped"]:
+            lines.append("         dropped: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in info["dropped"].items()))
+    if len(report["groups"]) > 1:
+        lines += _window_table(report)
     for warning in report["warnings"]:
         lines.append(f"  WARNING: {warning}")
     return lines

@@ -39,9 +39,10 @@ def majority_class(train: WindowSet, n_classes: int) -> int:
 
 
 def score_split(probs: np.ndarray, windows: WindowSet, n_classes: int, pos_label: int,
-                majority: int, persistence: np.ndarray | None) -> dict:
+                majority: int, persistence: np.ndarray | None, persistence_fallback: int = 0) -> dict:
     """The model's metrics (from class probabilities [n, n_classes]) and the trivial baselines',
-    all on the same windows."""
+    all on the same windows: every baseline predicts every window (``persistence`` already holds
+    the fallback class where its rule is undefined, ``persistence_fallback`` of them)."""
     y_pred = probs.argmax(axis=1)
     metrics = classification_metrics(windows.labels, y_pred, probs, n_classes, pos_label)
     shares = np.bincount(y_pred, minlength=n_classes) / max(len(y_pred), 1)
@@ -53,7 +54,10 @@ def score_split(probs: np.ndarray, windows: WindowSet, n_classes: int, pos_label
     if persistence is not None:
         baselines["persistence"] = baseline_metrics(
             windows.labels, persistence, n_classes, pos_label,
-            rule="tomorrow like today: the label rule applied to the window's own last period")
+            rule="tomorrow like today: the label rule applied to the window's own last period"
+                 + (f"; {persistence_fallback} window(s) whose last period holds a missing value get the "
+                    "majority class of train windows" if persistence_fallback else ""))
+        baselines["persistence"]["fallback_windows"] = persistence_fallback
     metrics["baselines"] = baselines
     return metrics
 
@@ -75,6 +79,7 @@ def score_test(probs: np.ndarray, data, pos_label: int) -> tuple[dict, pd.DataFr
     the baselines every test result is shown beside: a single run and an ensemble get the same."""
     test = data.splits["test"]
     persistence = data.persistence["test"] if data.persistence is not None else None
+    fallback = data.report["splits"]["test"].get("persistence_fallback", 0)
     metrics = score_split(probs, test, data.n_classes, pos_label,
-                          majority_class(data.splits["train"], data.n_classes), persistence)
+                          majority_class(data.splits["train"], data.n_classes), persistence, fallback)
     return metrics, predictions_frame(probs, test, data.row_dates, data.row_groups)

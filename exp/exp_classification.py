@@ -196,7 +196,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
         write_json(run_dir / "metrics.json", metrics)
         write_csv(run_dir / "predictions.csv", predictions)
         draw(run_dir, history, metrics, predictions, cfg)
-        append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir))
+        append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
         mark_finished(run_dir)
         for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
             log(line)

@@ -84,8 +84,12 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
                             f"({flag}={saved[flag]}); resume with the flags it was started with")
     elif args.resume:
         _refuse_resume_under_other_flags(args, run_dir)
-    elif (run_dir / LAST).exists() or (run_dir / "metrics.json").exists():
-        raise UserError(f"{run_dir} already holds a run; add --resume to continue it, or give another "
+    elif state is not None and not state["finished"]:
+        raise UserError(f"{run_dir} already holds a run stopped after epoch {state['epoch'] + 1}; to continue it, "
+                        "run the same command with --resume added, or give another --model_id or --des for a new "
+                        "one (nothing was changed)")
+    elif (run_dir / "metrics.json").exists():
+        raise UserError(f"{run_dir} already holds a finished run (its results are in metrics.json); give another "
                         "--model_id or --des for a new one (nothing was changed)")
     barrier()  # every rank has checked the folder before rank 0 writes into it
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -118,8 +118,10 @@ def read_last(run_dir: Path) -> dict | None:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
+        # every command that opens this folder reads last.pth, so the way out is a fresh folder
         raise UserError(f"{path}: cannot be read ({type(err).__name__}); it is written atomically, so this file was "
-                        "damaged after the run wrote it; start the run again without --resume") from None
+                        f"damaged after the run wrote it; move {run_dir} away to start the run afresh, or give "
+                        "another --des") from None
 
 
 def mark_finished(run_dir: Path) -> None:

@@ -224,11 +224,22 @@ class Model(nn.Module):
         self.blocks = TimerBlock(layers, cfg.d_model)
         self.head = nn.Linear(cfg.d_model, cfg.output_token_len) if forecast_head else None
 
-    def normalize(self, x: torch.Tensor):
-        """Per-window, per-variable standardisation (OpenLTM's use_norm); returns x, mean, std."""
-        means = x.mean(1, keepdim=True).detach()
-        x = x - means
-        stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
+    def normalize(self, x: torch.Tensor, pad: torch.Tensor | None = None):
+        """Per-window, per-variable standardisation (OpenLTM's use_norm); returns x, mean, std.
+
+        ``pad`` [B, L], True at padding steps: they stay out of the statistics (else a short series'
+        mean and scale would depend on how much padding it got) and come out as 0, the window mean.
+        """
+        if pad is None:
+            means = x.mean(1, keepdim=True).detach()
+            x = x - means
+            stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
+            return x / stdev, means, stdev
+        keep = (~pad)[:, :, None].to(x.dtype)
+        count = keep.sum(1, keepdim=True).clamp_min(1.0)
+        means = ((x * keep).sum(1, keepdim=True) / count).detach()
+        x = (x - means) * keep
+        stdev = torch.sqrt((x * x).sum(1, keepdim=True) / count + 1e-5)
         return x / stdev, means, stdev
 
     def encode(self, x: torch.Tensor, token_pad: torch.Tensor | None = None) -> torch.Tensor:

@@ -54,8 +54,8 @@ class Model(nn.Module):
             raise ValueError(
                 f"expected windows of shape [batch, {self.seq_len}, {self.n_vars}], got {list(x.shape)}"
             )
-        if self.use_norm:
-            x, _, _ = self.backbone.normalize(x)
+        if self.use_norm:  # before the left pad below, which therefore never enters the statistics
+            x, _, _ = self.backbone.normalize(x, pad_mask)
         if self.pad:
             # Zeros in front: after train-split standardisation zero is the training mean. The
             # most recent steps, which matter most, are never the ones cut.

@@ -1,4 +1,5 @@
 """Every kind of bad input ends with exit code 2 and one line that names the problem, no traceback."""
+import pandas as pd
 import pytest
 import torch
 
@@ -42,6 +43,12 @@ def dup_dates():
     return frame
 
 
+def off_grid():
+    frame = rain_table()
+    frame.loc[5, "timestamp"] = pd.Timestamp("2015-01-03 05:00")  # between two 12-hourly steps
+    return frame
+
+
 def bad_dates():
     frame = rain_table().astype({"timestamp": str})
     frame.loc[[4, 7, 8], "timestamp"] = "yesterday"
@@ -73,23 +80,37 @@ CASES = [
      "column 'rain_tomorrow' (from --target) not found; the file has: timestamp, region, tp_mm, rh, t2m_c, station_name"),
     ("rain column missing", lambda p: write(p), ["--target_from", "precip", "--rain_threshold", "1"],
      "column 'precip' (from --target_from) not found; the file has: timestamp, region"),
-    ("non-numeric label", lambda p: write(p, labelled("rain")), ["--target", "label"],
-     "column 'label' (--target) is not numeric (e.g. 'rain')"),
+    ("label mixing numbers and text", lambda p: write(p, labelled([0, 1, "rain"] * 80)), ["--target", "label"],
+     "line 4, column 'label' (--target): 'rain' is not a number (80 such cell(s)); map it with --replace rain=NUMBER"),
+    ("trace code in the rain column", lambda p: write(p, table_with(tp_mm=["0.2", "T", "0"] * 80)), RAIN,
+     "line 3, column 'tp_mm' (--target_from): 'T' is not a number (80 such cell(s)); map it with --replace T=NUMBER, "
+     "mark it missing with --na_values T"),
+    ("bad --replace", lambda p: write(p), RAIN + ["--replace", "T"], "--replace 'T': give TOKEN=NUMBER"),
     ("label out of range", lambda p: write(p, labelled([0, 1, 5] * 80)), ["--target", "label", "--n_classes", "2"],
      "has value 5 outside 0..1; recode the labels or set --n_classes"),
     ("one class in train", lambda p: write(p, labelled(1)), ["--target", "label"],
      "the train split has only one class (window counts {'0': 0, '1': "),
-    ("feature entirely missing", lambda p: write(p, table_with(rh=float("nan"))), RAIN,
+    ("chosen feature entirely missing", lambda p: write(p, table_with(rh=float("nan"))), RAIN + ["--features", "rh,t2m_c"],
      "feature column 'rh' is entirely missing; drop it with --exclude rh"),
     ("fewer rows than a window", lambda p: write(p), RAIN + ["--seq_len", "200"],
-     "120 rows (in its longest group) are fewer than one window needs: seq_len 200 + horizon 1 = 201"),
+     "too few rows: 120 (in its longest group), but one window needs seq_len 200 + horizon 1 = 201"),
+    ("two rows", lambda p: write(p, rain_table(n_rows=2, groups=("coast",))), RAIN,
+     "too few rows: 2 (in its longest group), but one window needs seq_len 8 + horizon 1 = 9"),
+    ("two rows, tiny window", lambda p: write(p, rain_table(n_rows=2, groups=("coast",))), RAIN + ["--seq_len", "1"],
+     "too few rows: 2 distinct timestamp(s) cannot be split 0.7,0.15,0.15 into train, val and test"),
     ("seq_len not positive", lambda p: write(p), RAIN + ["--seq_len", "-5"], "--seq_len must be a positive whole number, got -5"),
     ("token length not positive", lambda p: write(p), RAIN + ["--input_token_len", "0"],
      "--input_token_len must be a positive whole number, got 0"),
     ("dates that do not parse", lambda p: write(p, bad_dates()), RAIN,
-     "column 'timestamp' has 3 value(s) that are not dates (first: 'yesterday')"),
+     "column 'timestamp' has 3 value(s) that are not dates (first: 'yesterday' on line 6)"),
     ("duplicate dates in a group", lambda p: write(p, dup_dates()), RAIN,
-     "2 duplicated timestamp(s) in 'timestamp' within a 'region' group"),
+     "2 row(s) repeat a timestamp with different values (first: 2015-01-02 00:00:00 in group 'coast', line 4); "
+     "remove them, choose with --duplicates first|last|mean"),
+    ("off-grid timestamp on an hourly grid", lambda p: write(p, off_grid()), RAIN,
+     "1 timestamp(s) off the 0 days 12:00:00 grid that most rows follow (e.g. 2015-01-01 00:00:00); "
+     "first: 2015-01-03 05:00:00"),
+    ("--max_missing_share out of range", lambda p: write(p), RAIN + ["--max_missing_share", "0"],
+     "--max_missing_share must be in (0, 1], got 0.0"),
     ("split not summing to 1", lambda p: write(p), RAIN + ["--split", "0.6,0.2,0.1"], "the fractions sum to 0.9, not 1"),
     ("checkpoint missing", lambda p: write(p), RAIN + ["--adaptation", "--pretrain_model_path", "missing.pth"],
      "missing.pth: checkpoint not found; check --pretrain_model_path"),

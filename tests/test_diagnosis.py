@@ -132,9 +132,10 @@ def test_pictures_summary_and_compare(rain_dir, capsys):
     capsys.readouterr()
     assert main(["--task_name", "compare", "--checkpoints", str(rain_dir / "ck"), "--sort_by", "accuracy"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("2 finished run(s)")
+    assert out[0].startswith("2 finished run(s)") and "is not a model selection" in out[1]
+    assert out[3].startswith(f"== data {rain_dir / 'rain.csv'}, label tp_mm>0.5@1: 2 run(s), by accuracy")
     best_first = summary.sort_values("accuracy", ascending=False)["model_id"].tolist()
-    assert [line.split()[0] for line in out[2:4]] == best_first
+    assert [line.split()[0] for line in out[5:7]] == best_first
 
 
 def test_itr_reports_mean_and_std(rain_dir, capsys):

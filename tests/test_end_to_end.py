@@ -37,7 +37,7 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     out = capsys.readouterr().out
     run_dir = only_run(workspace)
     assert out.strip().splitlines()[-1] == f"run folder: {run_dir}"
-    assert run_dir.name.startswith("classification_tiny_timer_xl_classifier_PeruRainfall_sl8_it4_")
+    assert run_dir.name.startswith("classification_tiny_timer_xl_classifier_PeruRainfall_rain_tp_mm-gt0.5-h2_sl8_it4_")
     for name in ("checkpoint.pth", "config.json", "data_report.json", "epochs.csv", "metrics.json",
                  "predictions.csv", "train.log"):
         assert (run_dir / name).is_file(), name

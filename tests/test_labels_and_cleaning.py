@@ -36,14 +36,29 @@ def test_sentinels_and_infinities_become_missing_and_are_counted():
     assert sentinels.tolist() == [0, 2] and infs.tolist() == [2, 0]
 
 
-def test_short_interior_gaps_are_interpolated_long_and_edge_gaps_are_not():
-    column = np.array([NAN, 1.0, NAN, 3.0, NAN, NAN, NAN, 7.0, NAN])
-    filled = cleaning.interpolate_short_gaps(column, max_gap=2)
-    assert filled == 1
-    assert column[2] == 2.0
-    assert np.isnan(column[[0, 4, 5, 6, 8]]).all()
+def test_forward_fill_uses_only_earlier_values_up_to_max_gap():
+    column = np.array([[NAN], [1.0], [NAN], [3.0], [NAN], [NAN], [NAN], [7.0], [NAN]])
+    filled = cleaning.forward_fill(column, group_starts=np.array([0]), max_gap=2)
+    assert filled.tolist() == [4]
+    # the leading gap has nothing before it; a long gap gets its first max_gap steps only;
+    # the trailing step is filled from the past, as it would be when forecasting from today's file
+    assert np.isnan(column[[0, 6], 0]).all()
+    assert column[[2, 4, 5, 8], 0].tolist() == [1.0, 3.0, 3.0, 7.0]
+
+
+def test_forward_fill_never_reaches_across_a_group():
+    column = np.array([[1.0], [2.0], [NAN], [5.0]])
+    cleaning.forward_fill(column, group_starts=np.array([0, 2]), max_gap=3)
+    assert np.isnan(column[2, 0]), "group 2's first step must not take group 1's last value"
 
 
 def test_max_gap_zero_fills_nothing():
-    column = np.array([1.0, NAN, 3.0])
-    assert cleaning.interpolate_short_gaps(column, max_gap=0) == 0 and np.isnan(column[1])
+    column = np.array([[1.0], [NAN], [3.0]])
+    assert cleaning.forward_fill(column, np.array([0]), max_gap=0).tolist() == [0] and np.isnan(column[1, 0])
+
+
+def test_a_column_sparse_in_one_groups_train_rows_is_named_with_that_group():
+    missing = np.array([[False, True], [False, True], [False, False], [False, False], [True, False]])
+    train = np.array([True, True, True, True, False])
+    groups = np.array([0, 0, 1, 1, 1])
+    assert cleaning.sparse_columns(missing, train, groups, ["rh", "gust"], max_share=0.5) == {"gust": {"0": 1.0}}

@@ -14,35 +14,43 @@ def window_rows(data, split):
     return [range(e - ws.seq_len + 1, e + 1) for e in ws.ends]
 
 
-def segment_of(data):
-    """(group, split) of every global row, rebuilt from the report's row counts."""
-    labels = []
-    for group in data.report["groups"]:
-        for split in SPLITS:
-            labels += [(group, split)] * data.report["by_group"][group][split]["rows"]
-    return labels
-
-
-def test_windows_never_cross_a_group_or_split_and_labels_stay_inside(rain_csv):
+def test_windows_stay_in_one_group_and_labels_inside_the_split_of_the_last_step(rain_csv):
     data = prepare(data_args(rain_csv, horizon=2))
-    owner = segment_of(data)
+    dates = pd.to_datetime(data.row_dates)
+    cut = data.report["split"]
+    val_from, test_from = pd.Timestamp(cut["val_from"]), pd.Timestamp(cut["test_from"])
+    period = {"train": (pd.Timestamp.min, val_from), "val": (val_from, test_from), "test": (test_from, pd.Timestamp.max)}
     for split in SPLITS:
+        lo, hi = period[split]
         for rows in window_rows(data, split):
-            # the window and the two label steps after it belong to one group and one split
-            span = {owner[r] for r in range(rows.start, rows.stop + 2)}
-            assert len(span) == 1 and span.pop()[1] == split
+            assert len(set(data.row_groups[rows.start:rows.stop])) == 1
+            last, label_end = rows.stop - 1, rows.stop + 1
+            # the last input step and every label step lie in the window's own split
+            assert lo <= dates[last] and dates[label_end] < hi
+            assert data.row_groups[label_end] == data.row_groups[last]
 
 
-def test_split_is_chronological_within_each_region_not_by_region(rain_csv):
-    data = prepare(data_args(rain_csv))
-    dates = data.row_dates
-    for split in SPLITS:
-        groups = set(data.row_groups[data.splits[split].ends])
-        assert groups == {"coast", "andes"}, f"{split} should hold every region"
+def test_one_time_split_for_every_group(tmp_path):
+    # the andes record starts later and ends later: a per-group split would give it other cutoffs
+    frame = rain_table(n_rows=160)
+    frame = frame[~((frame.region == "andes") & (frame.groupby("region").cumcount() < 40))]
+    frame = frame[~((frame.region == "coast") & (frame.groupby("region").cumcount() >= 120))]
+    path = tmp_path / "rain.csv"
+    frame.to_csv(path, index=False)
+    data = prepare(data_args(path))
+    dates = pd.to_datetime(data.row_dates)
+    cut = data.report["split"]
+    stamps = np.sort(frame.timestamp.unique())
+    assert cut["kind"] == "time"
+    assert pd.Timestamp(cut["val_from"]) == stamps[round(len(stamps) * 0.7)]
+    assert pd.Timestamp(cut["test_from"]) == stamps[round(len(stamps) * 0.85)]
+    train_label_end = dates[data.splits["train"].ends + 1].max()
+    assert train_label_end < pd.Timestamp(cut["val_from"]), "a training label overlaps validation time"
     for group in ("coast", "andes"):
-        ends = {s: data.splits[s].ends[data.row_groups[data.splits[s].ends] == group] for s in SPLITS}
-        assert dates[ends["train"]].max() < dates[ends["val"]].min()
-        assert dates[ends["val"]].max() < dates[ends["test"]].min()
+        in_group = {s: data.splits[s].ends[data.row_groups[data.splits[s].ends] == group] for s in SPLITS}
+        assert dates[in_group["train"]].max() < pd.Timestamp(cut["val_from"])
+        if len(in_group["test"]):
+            assert dates[in_group["test"]].min() >= pd.Timestamp(cut["test_from"])
 
 
 def test_labels_match_the_rule_on_the_raw_column(rain_csv):
@@ -78,8 +86,8 @@ def test_scaling_uses_train_rows_only(tmp_path):
 
 def test_gaps_sentinels_and_missing_timestamps(tmp_path):
     frame = rain_table()
-    frame.loc[5, "rh"] = -9900          # sentinel, interior: interpolated
-    frame.loc[20:25, "t2m_c"] = np.nan  # long gap: windows touching it dropped
+    frame.loc[5, "rh"] = -9900          # sentinel, short gap: filled forward
+    frame.loc[20:25, "t2m_c"] = np.nan  # long gap: its first 2 steps filled, windows touching the rest dropped
     frame.loc[30, "rh"] = np.inf
     frame = frame.drop(index=[50, 51])  # two missing timestamps in 'coast'
     path = tmp_path / "rain.csv"
@@ -89,10 +97,12 @@ def test_gaps_sentinels_and_missing_timestamps(tmp_path):
     assert report["rows_inserted_for_missing_timestamps"] == 2
     assert report["cleaning"]["rh"]["sentinels_to_missing"] == 1
     assert report["cleaning"]["rh"]["inf_to_missing"] == 1
-    assert report["cleaning"]["t2m_c"]["still_missing"] == 6
+    assert report["cleaning"]["t2m_c"]["forward_filled"] == 2 + 2   # two steps of the gap, two inserted rows
+    assert report["cleaning"]["t2m_c"]["still_missing"] == 4
     ws = data.splits["train"]
     for end in ws.ends:
-        assert not (end - ws.seq_len + 1 <= 25 and end >= 20), "a window contains the long gap"
+        assert not (end - ws.seq_len + 1 <= 25 and end >= 22), "a window contains the unfilled part of the gap"
+    assert report["splits"]["train"]["dropped"]["input_missing"] > 0
     # no window contains a non-finite value
     assert np.isfinite(ws.gather(np.arange(len(ws))).numpy()).all()
 
@@ -142,8 +152,8 @@ def test_windows_are_gathered_from_one_shared_array(rain_csv):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"split": "0.7,0.2,0.2"}, "sum to 1.1"),
-    ({"seq_len": 500}, "fewer than one window needs: seq_len 500 + horizon 1 = 501"),
-    ({"seq_len": 30}, "the val split has no complete window"),
+    ({"seq_len": 500}, "too few rows: 120 (in its longest group), but one window needs seq_len 500 + horizon 1"),
+    ({"horizon": 20}, "the val split has no complete window (36 row(s); dropped: 36 label_past_split_end)"),
     ({"target_from": "nope"}, "column 'nope' (from --target_from) not found; the file has: timestamp, region"),
     ({"rain_threshold": 1e9}, "only one class"),
 ])

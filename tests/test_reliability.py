@@ -102,7 +102,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
     capsys.readouterr()
     assert main(argv) == 2
-    assert "already holds a run; add --resume to continue it" in capsys.readouterr().err
+    assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
     assert before == {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
     assert main(argv + ["--resume"]) == 0
     assert "is already finished" in capsys.readouterr().out

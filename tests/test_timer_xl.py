@@ -187,6 +187,46 @@ def test_padding_is_invisible_to_the_classifier(pooling):
     assert torch.allclose(a[2], b[2])  # the unpadded series is untouched either way
 
 
+def test_use_norm_statistics_leave_padding_out():
+    model = timer_xl.Model(config(use_norm=True))
+    series = torch.randn(2, 6, 3) * 4 + 10  # far from 0, so zeros in the statistics would show
+    padded = torch.cat([torch.zeros(2, 5, 3), series], dim=1)
+    pad = torch.arange(11)[None, :].expand(2, 11) < 5
+    alone, mean, std = model.normalize(series)
+    out, mean_padded, std_padded = model.normalize(padded, pad)
+    torch.testing.assert_close((mean_padded, std_padded), (mean, std))
+    torch.testing.assert_close(out[:, 5:], alone)
+    assert (out[:, :5] == 0).all()  # padding sits at the window mean
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean"])
+def test_use_norm_gives_the_same_logits_however_much_padding(pooling):
+    # A 6-step series in a window of 8 (2 steps padded) and of 12 (6 padded: the extra is one whole
+    # token); 8 steps in windows of 8 and of 10, where the model adds its own 2-step left pad. Tokens
+    # line up in each pair, so only the statistics could differ. One variable: rotary positions run
+    # over the flattened variables x tokens, so with several the token count itself matters.
+    torch.manual_seed(0)
+    models = {n: timer_xl_classifier.Model(classifier_config(seq_len=n, n_vars=1, pooling=pooling, use_norm=True))
+              for n in (8, 10, 12)}
+    for model in models.values():
+        model.load_state_dict(models[8].state_dict())
+        model.eval()
+    series = torch.randn(2, 8, 1) * 4 + 10
+
+    def logits(values, seq_len):
+        x = torch.zeros(2, seq_len, 1)
+        x[:, seq_len - values.shape[1]:] = values
+        pad = torch.ones(2, seq_len, dtype=torch.bool)
+        pad[:, seq_len - values.shape[1]:] = False
+        with torch.no_grad():
+            return models[seq_len](x, pad)
+
+    torch.testing.assert_close(logits(series[:, 2:], 12), logits(series[:, 2:], 8), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits(series, 10), logits(series, 8), atol=1e-5, rtol=1e-5)
+    with torch.no_grad():  # no padding at all: the mask changes nothing
+        torch.testing.assert_close(models[8](series), logits(series, 8))
+
+
 @pytest.mark.parametrize("covariate, padded", [(False, False), (True, False), (False, True)])
 def test_attention_runs_on_the_fused_kernel_not_the_math_fallback(covariate, padded):
     # PyTorch's fused (flash) kernel takes 2-D or 4-D masks only; with a 3-D mask it falls back to

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from data_provider.uea import prepare_uea, read_ts
+from exp.console import data_summary
 from run import main
 from utils.cli import parse
 from utils.errors import UserError
@@ -94,6 +95,26 @@ def test_the_automatic_token_length_gives_about_tokens_per_series_tokens(tmp_pat
     longest = prepare_uea(args).report["length_max"]
     assert args.input_token_len == -(-longest // tokens)  # rounded up: never more tokens than asked
     assert args.seq_len // args.input_token_len <= tokens
+
+
+def test_train_alone_sizes_the_window_and_longer_test_series_are_cut(tmp_path):
+    toy_archive(tmp_path)  # lengths 6..12
+    before = uea_args(tmp_path, "--tokens_per_series", "4")
+    prepare_uea(before)
+    series, labels = read_ts(tmp_path / "Toy_TEST.ts")
+    long = [list(np.arange(40.0)), list(np.arange(40.0))]
+    write_ts(tmp_path / "Toy_TEST.ts", [long, long] + [[list(ch) for ch in s] for s in series[2:]], labels)
+    args = uea_args(tmp_path, "--tokens_per_series", "4")
+    data = prepare_uea(args)
+    assert (args.seq_len, args.input_token_len) == (before.seq_len, before.input_token_len)
+    L = args.seq_len
+    assert data.report["test_series_cut"] == {"count": 2, "seq_len": L} and data.report["warnings"] == []
+    assert any(f"2 TEST series longer than seq_len {L}" in line for line in data_summary(data.report))
+    # a cut series keeps its last L steps, scaled with the training statistics
+    x, pad = data.splits["test"].inputs(np.arange(2))
+    mean, std = (np.array(data.report["scaling_from_train"][k]) for k in ("mean", "std"))
+    assert not pad[:2].any()
+    np.testing.assert_allclose(x[0].numpy(), (np.arange(40.0 - L, 40.0)[:, None] - mean) / std, rtol=1e-5)
 
 
 def test_scaling_uses_the_training_part_only(tmp_path):

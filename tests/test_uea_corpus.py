@@ -1,6 +1,10 @@
 """--task_name pretrain --data UEA: Timer-XL pretraining on the archive's TRAIN files, then a
 classifier adapted from it on one of them."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +13,7 @@ from data_provider.uea_corpus import prepare_uea_corpus
 from run import main
 from test_uea import write_ts
 from utils.cli import parse
-from utils.errors import UserError
+from utils.errors import SKIPPED_EXIT, UserError
 
 
 def archive(root):
@@ -101,3 +105,66 @@ def test_model_id_of_an_archive_set_sizes_the_windows_for_its_classifier(tmp_pat
     assert data.report["window"] == {"span": 40, "stride": 2, "sized_for": "Waves"}
     assert data.report["too_short"] == 15  # the 30-step Walk series
     assert sum(len(ws) for ws in data.splits.values()) == 12  # one window per 40-step wave
+
+
+def long_set(root, name, length, n=10):
+    """NAME_TRAIN.ts of n one-channel waves of `length` steps, and an unreadable NAME_TEST.ts."""
+    waves = [[list(np.sin(np.arange(length) / (2 + i % 3)))] for i in range(n)]
+    write_ts(root / f"{name}_TRAIN.ts", waves, ["a", "b"] * (n // 2))
+    (root / f"{name}_TEST.ts").write_text("not a .ts file: sizing the windows must not read it\n")
+
+
+@pytest.mark.parametrize("length, token, seq_len", [(251, 11, 231), (2000, 84, 1848)])
+def test_automatic_windows_round_down_to_fit_the_longest_train_series(tmp_path, length, token, seq_len):
+    # rounded up, as the classifier's seq_len is, these spans were 253 and 2016: longer than any series
+    long_set(tmp_path, "Long", length)
+    args = parse(["--task_name", "pretrain", "--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Long"])
+    data = prepare_uea_corpus(args)
+    assert (args.input_token_len, args.output_token_len, args.seq_len) == (token, token, seq_len)
+    assert data.report["window"]["span"] == seq_len + token <= length
+    assert data.report["too_short"] == 0 and sum(len(ws) for ws in data.splits.values()) >= 10
+
+
+def test_a_set_too_short_for_one_token_and_its_output_skips_pretraining(tmp_path, capsys):
+    long_set(tmp_path, "Short", 30)
+    argv = ["--task_name", "pretrain", "--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Short",
+            "--checkpoints", str(tmp_path / "ck")]
+    assert main([*argv, "--tokens_per_series", "1"]) == SKIPPED_EXIT  # one 30-step token: no room for its output
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pretraining skipped: " in err and "(30 + 30)" in err
+    assert not (tmp_path / "ck").exists()
+    # sizes typed by the user stay a refusal to fix, not a skip
+    assert main([*argv, "--input_token_len", "30", "--seq_len", "30"]) == 2
+
+
+def test_pretrain_with_automatic_windows_then_adapt_keeps_the_checkpoint_token(tmp_path):
+    long_set(tmp_path, "Long", 251)
+    ck = str(tmp_path / "ck")
+    sizes = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--batch_size", "4"]
+    assert main(["--task_name", "pretrain", "--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Long",
+                 "--train_epochs", "1", "--checkpoints", ck, *sizes]) == 0
+    (pre_dir,) = (tmp_path / "ck").glob("pretrain_Long_*")
+    write_ts(tmp_path / "Long_TEST.ts", [[list(np.sin(np.arange(300) / (2 + i % 3)))] for i in range(4)], ["a", "b"] * 2)
+    assert main(["--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Long", "--adaptation",
+                 "--pretrain_model_path", str(pre_dir / "checkpoint.pth"), "--train_epochs", "1", "--val_ratio", "0",
+                 "--select_epoch", "last", "--checkpoints", ck]) == 0
+    (clf_dir,) = (tmp_path / "ck").glob("classification_Long_*")
+    config = json.loads((clf_dir / "config.json").read_text())
+    # the checkpoint's token of 11; the classifier's own window, 251 steps rounded up (TEST's 300 play no part)
+    assert (config["input_token_len"], config["seq_len"]) == (11, 253)
+    assert json.loads((clf_dir / "adaptation.json").read_text())["backbone_fraction_from_checkpoint"] == 1
+
+
+def test_uea_sh_trains_from_scratch_when_pretraining_is_skipped(tmp_path):
+    # two TRAIN series: too few for --split's train, val and test shares of the pretraining corpus
+    write_ts(tmp_path / "Tiny_TRAIN.ts", [[[0.0, 1, 2, 3, 4, 5]], [[5.0, 4, 3, 2, 1, 0]]], ["up", "down"])
+    write_ts(tmp_path / "Tiny_TEST.ts", [[[0.0, 1, 2, 3, 4, 6]], [[6.0, 4, 3, 2, 1, 0]]], ["up", "down"])
+    env = {**os.environ, "PYTHON": sys.executable, "CHECKPOINTS": str(tmp_path / "ck"), "ITR": "1",
+           "EXTRA": "--train_steps 2 --e_layers 1 --d_model 16 --d_ff 32 --n_heads 2"}
+    done = subprocess.run(["bash", "scripts/classification/uea.sh", str(tmp_path), "Tiny"], env=env,
+                          capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    assert "pretraining skipped: " in done.stderr and "its classifier trains from scratch" in done.stderr
+    (clf_dir,) = (tmp_path / "ck").glob("classification_Tiny_*_0")
+    assert not (clf_dir / "adaptation.json").exists()
+    assert "| Tiny |" in (tmp_path / "ck" / "uea_results.md").read_text()

@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare"],
                    help="classification; pretrain: Timer-XL's next-token forecasting on unlabeled series; "
                         "compare: print <checkpoints>/summary.csv sorted by --sort_by")
-    g.add_argument("--sort_by", default="macro_f1", help="with --task_name compare: the summary column to sort by")
+    g.add_argument("--sort_by", default=None,
+                   help="with --task_name compare: the summary column to sort by (default: each run's validation "
+                        "--monitor value at its best epoch)")
     g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
     g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
     g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier", "timer_xl"],
@@ -62,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(so one recipe gives a length-24 and a length-1500 data set about the same number of tokens)")
     g.add_argument("--root_path", default="./datasets/processed/", help="folder of the data file")
     g.add_argument("--data_path", default="peru_rainfall.csv", help="CSV file name inside --root_path")
-    g.add_argument("--date_col", default=None, help="timestamp column (default: one named date/time/timestamp/datetime/valid_time)")
+    g.add_argument("--date_col", default=None,
+                   help="timestamp column (default: found by parsing the values, whatever the column is called)")
     g.add_argument("--group_col", default=None, help="region or station column; windows never cross groups")
     g.add_argument("--target", default=None, help="label column holding integer classes 0..n_classes-1")
     g.add_argument("--target_from", default=None, help="precipitation column to derive rain/no-rain labels from")
@@ -72,9 +75,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="steps after the window that the label looks at; also the gap kept before each split boundary")
     g.add_argument("--features", default=None, help="comma-separated feature columns (default: every numeric column)")
     g.add_argument("--exclude", default=None, help="comma-separated columns to leave out")
-    g.add_argument("--split", default="0.7,0.15,0.15", help="chronological train,val,test fractions within each group")
-    g.add_argument("--na_values", default=None, help="comma-separated sentinel values meaning missing, e.g. -9900")
-    g.add_argument("--max_gap", type=int, default=2, help="interpolate runs of at most this many missing steps; longer gaps drop the windows that touch them")
+    g.add_argument("--split", default="0.7,0.15,0.15",
+                   help="train,val,test fractions of the timeline: two cutoff times shared by every group")
+    g.add_argument("--na_values", default=None,
+                   help="comma-separated values meaning missing: numbers (-9900) or text tokens (M, ---)")
+    g.add_argument("--replace", action="append", default=None, metavar="TOKEN=NUMBER",
+                   help="read a text token as a number, e.g. --replace T=0.001 for trace rain (repeatable)")
+    g.add_argument("--duplicates", default="error", choices=["error", "first", "last", "mean"],
+                   help="rows with the same group and time but different values: refuse (default), or keep the "
+                        "first, the last or their mean (exact duplicate rows are always dropped and counted)")
+    g.add_argument("--max_gap", type=int, default=2,
+                   help="carry the last observed value forward over at most this many missing steps (never "
+                        "backward); windows that still hold a missing step are dropped and counted")
+    g.add_argument("--max_missing_share", type=float, default=0.5,
+                   help="drop (for all groups) an automatically chosen feature missing in more than this share of "
+                        "any group's train rows; --features keeps what it names")
     g.add_argument("--checkpoints", default="./checkpoints/", help="folder that holds one sub-folder per run")
     g.add_argument("--run_dir", default=None, help="with --is_training 0: the run folder to re-test (default: found by --model_id)")
 
@@ -221,6 +236,8 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
     if args.target_from and args.rain_threshold is None:
         raise UserError(f"--rain_threshold is required with --target_from: give the amount in the units of "
                         f"'{args.target_from}' (e.g. 0.1 for millimetres; ERA5's tp is in metres)")
+    if not 0 < args.max_missing_share <= 1:
+        raise UserError(f"--max_missing_share must be in (0, 1], got {args.max_missing_share}")
     if not 0 <= args.dropout < 1:
         raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
     if args.learning_rate <= 0:
@@ -262,10 +279,24 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
 
 
 def setting_name(args, ii: int) -> str:
-    """OpenLTM-style run folder name. Only a label: re-testing reads config.json, never this string."""
+    """OpenLTM-style run folder name. Only a label: re-testing reads config.json, never this string.
+
+    It names the data file and the label, so runs on another file or label never share a folder
+    (nor refuse each other), while the same command always maps to the same folder for --resume.
+    For --data UEA the --model_id already names the data set and its labels are the archive's."""
+    def file_safe(text: str) -> str:  # column names may hold spaces, slashes, '>'
+        return "".join(c if (c.isascii() and c.isalnum()) or c in "_.-" else "-" for c in text)
+
+    data = args.data
+    if args.data != "UEA":
+        data += f"_{file_safe(Path(args.data_path).stem)}"
+        if args.target_from:
+            data += f"_{file_safe(args.target_from)}-gt{args.rain_threshold:g}-h{args.horizon}"
+        elif args.target:
+            data += f"_{file_safe(args.target)}"
     tokens = f"_it{args.input_token_len}" + (f"_ot{args.output_token_len}" if args.task_name == "pretrain" else "")
     adapted = f"_ft-{args.finetune.replace(':', '')}" if args.adaptation else ""
-    return (f"{args.task_name}_{args.model_id}_{args.model}_{args.data}_sl{args.seq_len}{tokens}"
+    return (f"{args.task_name}_{args.model_id}_{args.model}_{data}_sl{args.seq_len}{tokens}"
             f"_lr{args.learning_rate}_bt{args.batch_size}_wd{args.weight_decay}_el{args.e_layers}_dm{args.d_model}"
             f"_dff{args.d_ff}_nh{args.n_heads}_cos{args.cosine}{adapted}_{args.des}_{ii}")
 

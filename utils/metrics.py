@@ -86,6 +86,11 @@ BASELINE_KEYS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "
 
 def baseline_metrics(y_true, y_pred, n_classes: int, pos_label: int, rule: str) -> dict:
     """The headline numbers of a trivial predictor, on the same windows as the model."""
+    y_pred = np.asarray(y_pred)
+    if len(y_pred) != len(y_true) or ((y_pred < 0) | (y_pred >= n_classes)).any():
+        # a baseline scored on a subset of the windows would be compared with the model on others
+        raise ValueError(f"baseline '{rule}' must predict a class 0..{n_classes - 1} for every one of the "
+                         f"{len(y_true)} windows")
     full = classification_metrics(y_true, y_pred, None, n_classes, pos_label)
     out = {key: full[key] for key in BASELINE_KEYS}
     out["rule"] = rule

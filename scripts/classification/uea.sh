@@ -24,7 +24,8 @@ shift
 # split of a 40-series TRAIN file is too small to pick an epoch, and the series it would hold back
 # are worth more as training data (EXTRA="--val_ratio 0.2" keeps one, logged only); three seeds,
 # reported as mean +- std and as the ensemble of their mean probabilities. PRETRAIN=0 skips the
-# pretraining (the classifier then starts from random weights).
+# pretraining (the classifier then starts from random weights), as does a set whose series are too
+# short for one pretraining window (run.py exits 3 and says why; that set trains from scratch).
 SIZES=(--e_layers 2 --d_model 128 --d_ff 256 --n_heads 8 --weight_decay 0.05 --learning_rate 1e-3 --cosine
        --seed 2021 --des uea)
 PRETRAIN_RECIPE=(--dropout 0.1 --batch_size 32 --train_steps 1500)
@@ -33,10 +34,17 @@ RECIPE=(--dropout 0.2 --pooling last --batch_size 16 --warmup_epochs 1 --train_s
 for NAME in "$@"; do
   ADAPT=()
   if [ "${PRETRAIN:-1}" != 0 ]; then
+    STATUS=0
     $PYTHON run.py --task_name pretrain --is_training 1 --data UEA --root_path "$DATA_ROOT" --model_id "$NAME" \
-      --checkpoints "$CHECKPOINTS" "${SIZES[@]}" "${PRETRAIN_RECIPE[@]}" --resume
-    PRETRAINED=$(ls -td "$CHECKPOINTS"/pretrain_"$NAME"_timer_xl_UEA_*_uea_0 | head -1)/checkpoint.pth
-    ADAPT=(--adaptation --pretrain_model_path "$PRETRAINED")
+      --checkpoints "$CHECKPOINTS" "${SIZES[@]}" "${PRETRAIN_RECIPE[@]}" --resume || STATUS=$?
+    if [ "$STATUS" = 3 ]; then
+      echo "uea.sh: no pretraining for $NAME (see above); its classifier trains from scratch" >&2
+    elif [ "$STATUS" != 0 ]; then
+      exit "$STATUS"
+    else
+      PRETRAINED=$(ls -td "$CHECKPOINTS"/pretrain_"$NAME"_timer_xl_UEA_*_uea_0 | head -1)/checkpoint.pth
+      ADAPT=(--adaptation --pretrain_model_path "$PRETRAINED")
+    fi
   fi
   # shellcheck disable=SC2086
   $PYTHON run.py --task_name classification --is_training 1 --model timer_xl_classifier --data UEA \

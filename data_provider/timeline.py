@@ -1,0 +1,116 @@
+"""One time split for every group, and the scan that decides, for each row, whether a window
+ending there is kept or why it is dropped.
+
+Splitting each station at its own dates let one station's test period overlap another's training
+period; neighbouring stations share weather, so such a test is not out of time. Here two cutoff
+times are computed once, on the union of all groups' timestamps, and a window belongs to the split
+that holds its last input step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data_provider.windows import SPLITS, split_bounds
+
+# why a window ending on a row is dropped, in the order the rules are checked (0 = kept)
+CAUSES = ("history", "crosses_split", "label_past_split_end", "label_missing", "input_missing")
+CAUSE_TEXT = {
+    "history": "fewer than seq_len steps of the group before it",
+    "crosses_split": "the window starts in an earlier split (pretraining windows stay inside one split)",
+    "label_past_split_end": "its label period reaches past the end of its split",
+    "label_missing": "its label period holds a missing value",
+    "input_missing": "it holds a missing input step after filling",
+}
+
+
+@dataclass(frozen=True)
+class Split:
+    row_split: np.ndarray            # [rows] 0 train, 1 val, 2 test
+    val_from: pd.Timestamp | None    # first timestamp of validation (None: positional split)
+    test_from: pd.Timestamp | None
+
+
+def time_split(dates: np.ndarray, observed: np.ndarray, ratios: tuple[float, float, float]) -> Split | None:
+    """Cutoffs at the ``ratios`` of the sorted distinct timestamps that hold data; None when there
+    are too few distinct timestamps for three non-empty parts."""
+    stamps = np.unique(dates[observed])
+    n = len(stamps)
+    first = int(round(n * ratios[0]))
+    second = int(round(n * (ratios[0] + ratios[1])))
+    if not 0 < first < second < n:
+        return None
+    val_from, test_from = stamps[first], stamps[second]
+    row_split = (dates >= val_from).astype(np.int8) + (dates >= test_from).astype(np.int8)
+    return Split(row_split, pd.Timestamp(val_from), pd.Timestamp(test_from))
+
+
+def positional_split(group_starts: np.ndarray, group_stops: np.ndarray, ratios) -> Split:
+    """Without dates, each group is cut at its own row fractions (the only order there is)."""
+    row_split = np.zeros(int(group_stops[-1]) if len(group_stops) else 0, dtype=np.int8)
+    for g0, g1 in zip(group_starts, group_stops):
+        for index, (a, b) in enumerate(split_bounds(int(g1 - g0), ratios)):
+            row_split[g0 + a:g0 + b] = index
+    return Split(row_split, None, None)
+
+
+@dataclass(frozen=True)
+class Scan:
+    cause: np.ndarray                # [rows] int8: 0 kept, else 1 + index into CAUSES
+    column_blocks: np.ndarray        # [rows, features] bool: this column has a missing step in the window
+
+    @property
+    def kept(self) -> np.ndarray:
+        return np.flatnonzero(self.cause == 0)
+
+
+def scan_windows(missing: np.ndarray, labels: np.ndarray, row_split: np.ndarray, group_starts: np.ndarray,
+                 group_stops: np.ndarray, seq_len: int, horizon: int, same_split_inputs: bool) -> Scan:
+    """For every row t of every group: is the window [t-L+1, t] with its label period t+1..t+H
+    usable? ``labels`` holds -1 where the label is not observed; ``missing`` [rows, features]
+    marks input steps still missing after filling."""
+    rows = len(row_split)
+    t = np.arange(rows)
+    first = np.repeat(group_starts, group_stops - group_starts)
+    last = np.repeat(group_stops - 1, group_stops - group_starts)
+    start = t - seq_len + 1
+    cause = np.zeros(rows, dtype=np.int8)
+
+    def mark(rule: str, hit: np.ndarray) -> None:
+        cause[(cause == 0) & hit] = 1 + CAUSES.index(rule)
+
+    mark("history", start < first)
+    safe_start = np.maximum(start, first)
+    if same_split_inputs:
+        mark("crosses_split", row_split[safe_start] != row_split)
+    label_end = t + horizon
+    mark("label_past_split_end", (label_end > last) | (row_split[np.minimum(label_end, last)] != row_split))
+    mark("label_missing", labels < 0)
+    counts = np.concatenate([np.zeros((1, missing.shape[1]), np.int64), np.cumsum(missing, axis=0)])
+    blocks = (counts[t + 1] - counts[safe_start]) > 0
+    mark("input_missing", blocks.any(axis=1))
+    return Scan(cause, blocks)
+
+
+def tally(scan: Scan, group_ids: np.ndarray, row_split: np.ndarray, names: list[str],
+          groups: list[str]) -> dict[str, dict[str, dict]]:
+    """{group: {split: {"windows": n, "dropped": {cause: n}, "dropped_by_column": {column: n}}}}.
+    A window is counted under the first rule it fails; ``dropped_by_column`` counts, among windows
+    dropped for missing inputs, those in which each column has a missing step."""
+    out: dict[str, dict[str, dict]] = {}
+    for g, group in enumerate(groups):
+        out[group] = {}
+        for s, split in enumerate(SPLITS):
+            rows = (group_ids == g) & (row_split == s)
+            codes = np.bincount(scan.cause[rows], minlength=1 + len(CAUSES))
+            input_rows = rows & (scan.cause == 1 + CAUSES.index("input_missing"))
+            by_column = scan.column_blocks[input_rows].sum(axis=0)
+            out[group][split] = {
+                "windows": int(codes[0]),
+                "dropped": {c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
+                "dropped_by_column": {names[j]: int(by_column[j]) for j in np.argsort(-by_column, kind="stable")
+                                      if by_column[j]},
+            }
+    return out

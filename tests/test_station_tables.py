@@ -1,0 +1,208 @@
+"""Real station tables are messy: gaps, stray timestamps, sensors some stations never had, text
+labels, duplicates, trace codes. Each test builds a small table that reproduces one of them."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import data_args, rain_table
+from data_provider.rainfall import prepare
+from data_provider.windows import SPLITS
+from exp.evaluation import score_test
+from run import main
+from utils.errors import UserError
+
+SEATTLE = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "seattle_weather.csv"
+
+
+def save(frame: pd.DataFrame, tmp_path: Path, name: str = "rain.csv") -> Path:
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def all_inputs(data, split):
+    ws = data.splits[split]
+    return ws.gather(np.arange(len(ws))).numpy()
+
+
+# ---------------------------------------------------------------------------------- no leak
+def test_no_input_or_label_depends_on_steps_after_its_window(tmp_path):
+    frame = rain_table(n_rows=200)
+    cut = pd.Timestamp("2015-04-01")                          # inside the test period
+    frame.loc[frame.index % 7 == 3, "rh"] = np.nan          # short gaps everywhere, filled forward
+    frame.loc[frame.timestamp == cut - pd.Timedelta(hours=12), "rh"] = np.nan   # the last step before the cut
+    before = prepare(data_args(save(frame, tmp_path), max_gap=2))
+    assert cut > pd.Timestamp(before.report["split"]["test_from"])
+    # change everything from `cut` on: values a two-sided fill would pull backwards into earlier windows
+    later = frame.timestamp >= cut
+    frame.loc[later, ["rh", "t2m_c", "tp_mm"]] = frame.loc[later, ["rh", "t2m_c", "tp_mm"]] * 3 + 50
+    after = prepare(data_args(save(frame, tmp_path), max_gap=2))
+    assert before.report["scaling_from_train"] == after.report["scaling_from_train"]
+    dates = pd.to_datetime(before.row_dates)
+    for split in SPLITS:
+        a, b = before.splits[split], after.splits[split]
+        assert np.array_equal(a.ends, b.ends)
+        inputs_before = dates[a.ends] < cut
+        assert np.array_equal(all_inputs(before, split)[inputs_before], all_inputs(after, split)[inputs_before])
+        label_before = dates[a.ends] + pd.Timedelta(hours=12) < cut    # horizon 1 step of 12 h
+        assert np.array_equal(a.labels[label_before], b.labels[label_before])
+
+
+def test_a_label_period_with_a_missing_step_gives_no_window_and_is_counted(tmp_path):
+    frame = rain_table(n_rows=120, groups=("coast",))
+    frame.loc[40, "tp_mm"] = np.nan                      # one missing hour of rain inside train
+    data = prepare(data_args(save(frame, tmp_path), horizon=3, max_gap=5))
+    ends = data.splits["train"].ends
+    assert not ((ends + 1 <= 40) & (40 <= ends + 3)).any(), "a label was computed over a missing step"
+    assert data.report["splits"]["train"]["dropped"]["label_missing"] == 3
+    assert data.report["by_group"]["coast"]["train"]["dropped"]["label_missing"] == 3
+
+
+# ----------------------------------------------------------------------------------- time grid
+def test_a_stray_time_of_day_is_placed_on_its_day_and_a_hole_is_still_a_hole(tmp_path):
+    frame = pd.read_csv(SEATTLE)
+    frame["date"] = pd.to_datetime(frame["date"])
+    hole = (frame.date >= "2014-03-01") & (frame.date < "2014-05-01")
+    frame = frame[~hole].copy()
+    frame.loc[frame.date == "2013-06-05", "date"] = pd.Timestamp("2013-06-05 12:00")
+    path = save(frame, tmp_path, "seattle.csv")
+    args = data_args(path, seq_len=28, input_token_len=7, horizon=1, rain_threshold=0, target_from="precipitation")
+    args.group_col = None
+    data = prepare(args)
+    assert data.report["snapped_to_grid"] == 1
+    assert data.report["rows_inserted_for_missing_timestamps"] == 61
+    dates = pd.to_datetime(data.row_dates)
+    for split in SPLITS:
+        ws = data.splits[split]
+        starts = dates[ws.ends - ws.seq_len + 1]
+        assert ((dates[ws.ends] - starts) == pd.Timedelta(days=27)).all()
+        # with --max_gap 2 a window may hold the hole's first two days, never more of it
+        in_hole = [((dates[e - ws.seq_len + 1:e + 1] >= "2014-03-03") & (dates[e - ws.seq_len + 1:e + 1] < "2014-05-01")).any()
+                   for e in ws.ends]
+        assert not any(in_hole)
+
+
+def test_two_rows_in_one_period_off_the_grid_are_refused(tmp_path):
+    frame = rain_table(freq="1D", groups=("coast",))
+    frame.loc[10, "timestamp"] = frame.loc[10, "timestamp"] + pd.Timedelta(hours=6)
+    frame.loc[11, "timestamp"] = frame.loc[10, "timestamp"] + pd.Timedelta(hours=1)
+    with pytest.raises(UserError, match=r"2 timestamp\(s\) off the 1 days 00:00:00 grid .* first: 2015-01-11 06:00:00"):
+        prepare(data_args(save(frame, tmp_path)))
+
+
+# ------------------------------------------------------------------------- nothing vanishes
+def test_sparse_sensors_short_records_and_empty_splits_are_reported(tmp_path):
+    frame = rain_table(n_rows=160, groups=("coast", "andes", "puna"))
+    frame.loc[frame.region == "andes", "t2m_c"] = np.nan     # a sensor andes never had
+    frame = frame[~((frame.region == "puna") & (frame.groupby("region").cumcount() >= 100))]  # puna ends early
+    data = prepare(data_args(save(frame, tmp_path)))
+    report = data.report
+    assert report["dropped_sparse"] == {"t2m_c": {"andes": 1.0}}
+    assert "t2m_c" not in data.features
+    assert any("column 't2m_c' is missing in 100% of group andes's train rows" in w for w in report["warnings"])
+    assert any(w.startswith("group puna has 0 test windows: it has no rows in that period") for w in report["warnings"])
+    for group, by_split in report["by_group"].items():
+        for split, entry in by_split.items():
+            # every row of a group and split ends a kept window or a counted dropped one
+            assert entry["windows"] + sum(entry["dropped"].values()) == entry["rows"], (group, split)
+    assert all(len(data.splits[s]) > 0 for s in SPLITS)
+
+
+def test_a_column_that_removes_a_groups_windows_is_named(tmp_path):
+    frame = rain_table(n_rows=160)
+    late = (frame.region == "andes") & (frame.groupby("region").cumcount() >= 130)
+    frame.loc[late, "rh"] = np.nan                             # the humidity sensor failed in the test period
+    data = prepare(data_args(save(frame, tmp_path)))
+    assert data.report["by_group"]["andes"]["test"]["windows"] == 0
+    assert any(w.startswith("group andes has 0 test windows: column 'rh' has a missing step")
+               for w in data.report["warnings"])
+
+
+def test_no_complete_window_names_the_columns_that_remove_them(tmp_path):
+    frame = rain_table(n_rows=160)
+    frame.loc[frame.groupby("region").cumcount() >= 110, "rh"] = np.nan   # rh gone from validation on
+    with pytest.raises(UserError) as err:
+        prepare(data_args(save(frame, tmp_path)))
+    message = str(err.value)
+    assert "the val split has no complete window" in message
+    assert "'rh' (missing in 31% of rows) blocks" in message and "--exclude rh" in message
+
+
+# ------------------------------------------------------------------------------- real files
+def messy_table() -> pd.DataFrame:
+    """Daily, two stations: a date column called time_hour, a Yes/No label, trace codes, a
+    station-name text column, and one exact duplicate row."""
+    frame = rain_table(n_rows=120, freq="1D").rename(columns={"timestamp": "time_hour", "region": "location"})
+    frame["RainTomorrow"] = np.where(frame.groupby("location")["tp_mm"].shift(-1) > 0.5, "Yes", "No")
+    frame.loc[frame.groupby("location").cumcount() == 110, "RainTomorrow"] = np.nan   # not recorded
+    frame["tp_mm"] = frame["tp_mm"].round(1).astype(str)
+    frame.loc[frame.index % 9 == 4, "tp_mm"] = "T"
+    return pd.concat([frame, frame.iloc[[7]]], ignore_index=True)
+
+
+def test_a_real_looking_table_is_read_as_a_user_means_it(tmp_path):
+    path = save(messy_table(), tmp_path)
+    args = data_args(path, replace="T=0.001", group_col="location")
+    args.target_from, args.rain_threshold, args.target = None, None, "RainTomorrow"
+    data = prepare(args)
+    report = data.report
+    assert report["date_col"] == "time_hour" and report["date_col_found_by"] == "values"
+    assert report["label"]["mapping"] == {"No": 0, "Yes": 1}
+    assert report["duplicates"]["exact_dropped"] == 1
+    assert report["replaced"] == {"T": 27}
+    assert data.features == ["tp_mm", "rh", "t2m_c"] and report["skipped_non_numeric"] == ["station_name"]
+    assert report["splits"]["test"]["dropped"]["label_missing"] == 2   # one day of each station
+
+
+def test_text_tokens_can_mean_missing(tmp_path):
+    frame = messy_table()
+    args = data_args(save(frame, tmp_path), na_values="T", group_col="location")
+    args.target_from, args.rain_threshold, args.target = None, None, "RainTomorrow"
+    data = prepare(args)
+    assert data.report["cleaning"]["tp_mm"]["forward_filled"] > 0
+
+
+def test_conflicting_duplicates_are_merged_only_when_asked(tmp_path):
+    frame = rain_table(groups=("coast",))
+    twin = frame.iloc[[10]].copy()
+    twin["rh"] += 10
+    path = save(pd.concat([frame, twin]), tmp_path)
+    with pytest.raises(UserError, match="repeat a timestamp with different values"):
+        prepare(data_args(path))
+    data = prepare(data_args(path, duplicates="mean"))
+    assert data.report["duplicates"]["conflicting_resolved"] == 1
+    mean = data.report["scaling_from_train"]["mean"]["rh"]
+    expected = frame["rh"].to_numpy().copy()
+    expected[10] += 5
+    assert mean == pytest.approx(expected[:84].mean())
+
+
+# -------------------------------------------------------------------------------- baselines
+def test_every_baseline_is_scored_on_every_test_window(tmp_path):
+    frame = rain_table(n_rows=200, groups=("coast",))
+    frame.loc[170, "tp_mm"] = np.nan        # persistence is undefined where its period holds this
+    data = prepare(data_args(save(frame, tmp_path), seq_len=4, input_token_len=4, horizon=6))
+    test = data.splits["test"]
+    probs = np.tile([0.3, 0.7], (len(test), 1))
+    metrics, _ = score_test(probs, data, pos_label=1)
+    for name, baseline in metrics["baselines"].items():
+        assert np.sum(baseline["confusion_matrix"]) == metrics["n"] == len(test), name
+    assert metrics["baselines"]["persistence"]["fallback_windows"] == data.report["splits"]["test"]["persistence_fallback"] > 0
+
+
+# ------------------------------------------------------------------------------- end to end
+def test_a_messy_multi_station_table_trains_and_prints_what_it_dropped(tmp_path, capsys):
+    frame = messy_table()
+    frame["gust"] = np.where(pd.to_datetime(frame.time_hour).dt.day % 5 == 0, 30.0, np.nan)    # 80% missing
+    path = save(frame, tmp_path)
+    argv = ["--root_path", str(tmp_path), "--data_path", path.name, "--group_col", "location", "--target", "RainTomorrow",
+            "--replace", "T=0.001", "--seq_len", "8", "--input_token_len", "4", "--e_layers", "1", "--d_model", "16",
+            "--d_ff", "16", "--n_heads", "2", "--train_epochs", "1", "--checkpoints", str(tmp_path / "ck")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "label text mapped: 'No' -> 0, 'Yes' -> 1" in out
+    assert "split: one timeline for all groups: val from" in out
+    assert "dropped as sparse (--max_missing_share 0.5): gust" in out
+    assert "train kept (dropped)" in out and "coast" in out
