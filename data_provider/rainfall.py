@@ -142,6 +142,18 @@ def _blame(entry: dict, label_column: str | None, missing_share: dict[str, float
     return CAUSE_TEXT.get(cause, "no window qualifies")
 
 
+def _single_class_groups(train: WindowSet, group_values: np.ndarray, label_column: str | None) -> list[str]:
+    """A station whose every train window has one class often has a broken label column (a rain
+    gauge that writes 0 for 'not recorded'): worth a look before trusting its scores."""
+    out = []
+    owner = group_values[train.ends]
+    for group in pd.unique(owner):
+        classes = np.unique(train.labels[owner == group])
+        if len(classes) == 1:
+            out.append(f"group {group}: every train window has class {classes[0]}; check its '{label_column}' values")
+    return out
+
+
 def prepare(args) -> PreparedData:
     """Windows for classification, or (``--task_name pretrain``) unlabeled windows whose span is
     ``seq_len + output_token_len``: the input plus the points the last token must forecast."""
@@ -236,13 +248,24 @@ def prepare(args) -> PreparedData:
         splits[name] = WindowSet(name, data, ends, split_labels, seq_len)
         counts = np.bincount(split_labels, minlength=n_classes)
         dropped = {c: sum(by_group[g][name]["dropped"].get(c, 0) for g in groups) for c in CAUSES}
+        blocking: dict[str, int] = {}
+        for g in groups:
+            for column, n in by_group[g][name]["dropped_by_column"].items():
+                blocking[column] = blocking.get(column, 0) + n
         split_report[name] = {
             "rows": int((row_split == s).sum()),
             "windows": int(len(ends)),
             "dropped": {c: n for c, n in dropped.items() if n},
+            "input_missing_by_column": dict(sorted(blocking.items(), key=lambda kv: -kv[1])),
             "class_counts": {str(c): int(counts[c]) for c in range(n_classes)},
             "class_shares": {str(c): (float(counts[c] / counts.sum()) if counts.sum() else None) for c in range(n_classes)},
         }
+        candidates = len(ends) + sum(dropped.values())
+        for column, n in blocking.items():
+            if candidates and n > 0.25 * candidates:
+                warnings.append(f"column '{column}' has a missing step in {n} of the {candidates} {name} windows "
+                                f"({n / candidates:.0%}) and removes them; --exclude {column} or a larger --max_gap "
+                                "would keep them")
         if table.date_col and len(ends):
             split_report[name]["window_end_range"] = [_format_date(frame[table.date_col].iloc[ends.min()]),
                                                       _format_date(frame[table.date_col].iloc[ends.max()])]
@@ -255,6 +278,8 @@ def prepare(args) -> PreparedData:
             fallbacks[name] = int(undefined.sum())
             split_report[name]["persistence_fallback"] = fallbacks[name]
     _check_windows(table, splits, split_report, by_group, missing_share, seq_len, horizon, check_classes=not unlabeled)
+    if not unlabeled and len(groups) > 1:
+        warnings += _single_class_groups(splits["train"], group_values, label_column)
     train_shares = split_report["train"]["class_shares"]
     rare = [c for c, share in train_shares.items() if share is not None and share < 0.02 and not unlabeled]
     if rare:

@@ -95,6 +95,10 @@ def data_summary(report: dict) -> list[str]:
         lines.append(f"  {split:5s}: {info['rows']:7d} rows, {info['windows']:7d} windows (ending {span}){classes}")
         if info["dropped"]:
             lines.append("         dropped: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in info["dropped"].items()))
+        columns = list(info.get("input_missing_by_column", {}).items())[:3]
+        if columns:
+            lines.append("         missing inputs by column (a window may count for several): "
+                         + ", ".join(f"'{c}' {n}" for c, n in columns))
     if len(report["groups"]) > 1:
         lines += _window_table(report)
     for warning in report["warnings"]:
