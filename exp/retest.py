@@ -9,7 +9,7 @@ from exp import console
 from exp.exp_classification import build_model, evaluate_test
 from exp.run_folder import file_sha256, pick_device
 from utils.atomic_io import read_json, write_csv, write_json
-from utils.cli import RUNTIME_FLAGS, contradicting_flags
+from utils.cli import RUNTIME_FLAGS, build_parser, contradicting_flags
 from utils.errors import UserError
 from utils.run_log import RunLog
 
@@ -49,7 +49,8 @@ def retest_runs(args, log: RunLog) -> list[Path]:
     for run_dir in run_dirs:
         log.attach(run_dir / "train.log")
         saved = read_json(run_dir / "config.json")
-        cfg = argparse.Namespace(**saved)
+        # a folder written before a flag existed re-tests with that flag's default
+        cfg = argparse.Namespace(**{**vars(build_parser().parse_args([])), **saved})
         for flag in RUNTIME_FLAGS:
             setattr(cfg, flag, getattr(args, flag))
         log(f">>> re-test {run_dir}")

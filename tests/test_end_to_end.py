@@ -69,6 +69,18 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     assert retest == metrics
 
 
+def test_a_run_folder_from_before_the_station_table_flags_still_retests(workspace, capsys):
+    assert main(train_argv(workspace, "--train_epochs", "1")) == 0
+    run_dir = only_run(workspace)
+    config = json.loads((run_dir / "config.json").read_text())
+    for flag in ("replace", "duplicates", "max_missing_share"):   # not in config.json files of that time
+        del config[flag]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
+    assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
+
+
 def test_retest_refuses_a_flag_that_contradicts_the_saved_run(workspace, capsys):
     assert main(train_argv(workspace, "--train_epochs", "1")) == 0
     capsys.readouterr()
