@@ -14,14 +14,16 @@ Order of operations, each chosen so that no window sees anything from after its 
 """
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from data_provider import cleaning, labels as label_rules
-from data_provider.csv_table import OBSERVED, Table, group_column, load_table, parse_na_values
+from data_provider.csv_table import OBSERVED, Table, group_column, load_table, parse_na_values, read_csv
 from data_provider.timeline import CAUSE_TEXT, CAUSES, positional_split, scan_windows, tally, time_split
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
@@ -377,3 +379,62 @@ def _check_windows(table: Table, splits: dict, split_report: dict, by_group: dic
             f"{table.path}: the train split has only one class (window counts {counts}); "
             "change --rain_threshold / --horizon or the split so both classes occur"
         )
+
+
+@dataclass
+class PredictionWindows:
+    """Every window of a new file whose inputs are complete, the last step's included (tomorrow's
+    forecast); ``windows.labels`` is -1 where the label is not known (yet)."""
+    windows: WindowSet
+    row_dates: np.ndarray | None
+    row_groups: np.ndarray
+    report: dict
+
+
+def prepare_prediction(args, features: list[str], mean: dict[str, float], std: dict[str, float]) -> PredictionWindows:
+    """A trained run's data rules applied to another file: the same reading, duplicate and grid
+    rules and causal filling, but the run's own feature list and train-split scaling; no split,
+    and no label needed (a label column the file lacks just leaves every label unknown)."""
+    path = Path(args.root_path) / args.data_path
+    header = read_csv(path).columns if path.is_file() else []
+    absent = [name for name in features if name not in header]
+    if path.is_file() and absent:
+        raise UserError(f"{path}: column '{absent[0]}' that the run was trained on is missing"
+                        + (f" (and {len(absent) - 1} more)" if len(absent) > 1 else "")
+                        + "; give a file with the run's feature columns")
+    label_from = args.target or args.target_from
+    unlabeled = bool(label_from) and label_from not in header
+    args = argparse.Namespace(**{**vars(args), "features": ",".join(features), "exclude": None,
+                                 **({"target": None, "target_from": None, "task_name": "pretrain"} if unlabeled else {})})
+    table = load_table(args)
+    frame = table.frame
+    sentinels, _ = parse_na_values(args.na_values)
+    group_values = frame[group_column(table)].to_numpy().astype(str)
+    group_starts = np.flatnonzero(np.r_[True, group_values[1:] != group_values[:-1]])
+    group_stops = np.r_[group_starts[1:], len(frame)]
+    values, _, _ = cleaning.mark_missing(np.column_stack([_numeric_column(table, c) for c in features]), sentinels)
+    cleaning.forward_fill(values, group_starts, args.max_gap)
+    scaled = (values - np.array([mean[c] for c in features])) / np.array([std[c] for c in features])
+
+    if table.source_col:
+        source, _, _ = cleaning.mark_missing(_numeric_column(table, table.source_col)[:, None], sentinels)
+        row_labels = _per_group(label_rules.future_rain_labels, source[:, 0], group_starts, group_stops,
+                                args.rain_threshold, args.horizon)
+    elif table.label_col:
+        row_labels = label_rules.column_labels(_numeric_column(table, table.label_col))
+    else:
+        row_labels = np.full(len(frame), label_rules.MISSING, dtype=np.int64)
+    # every row may end a window: the label may be unknown, the split does not exist here
+    scan = scan_windows(np.isnan(scaled), np.zeros(len(frame), dtype=np.int64), np.zeros(len(frame), dtype=np.int8),
+                        group_starts, group_stops, args.seq_len, 0, same_split_inputs=False)
+    ends = scan.kept.astype(np.int64)
+    data = torch.from_numpy(np.nan_to_num(scaled, nan=0.0).astype(np.float32))
+    codes = np.bincount(scan.cause, minlength=1 + len(CAUSES))
+    report = {"file": str(path), "rows": len(frame), "windows": int(len(ends)),
+              "labels_known": int((row_labels[ends] >= 0).sum()),
+              "dropped": {c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
+              "label_column_in_file": not unlabeled}
+    return PredictionWindows(
+        windows=WindowSet("predict", data, ends, row_labels[ends], args.seq_len),
+        row_dates=frame[table.date_col].to_numpy() if table.date_col else None,
+        row_groups=group_values, report=report)

@@ -37,9 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False)
 
     g = p.add_argument_group("basic config")
-    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare"],
+    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare", "predict"],
                    help="classification; pretrain: Timer-XL's next-token forecasting on unlabeled series; "
-                        "compare: print <checkpoints>/summary.csv sorted by --sort_by")
+                        "compare: print <checkpoints>/summary.csv sorted by --sort_by; predict: apply a trained run "
+                        "to a CSV (--data_path) and write --output")
+    g.add_argument("--output", default=None,
+                   help="with --task_name predict: the CSV to write (one row per window)")
     g.add_argument("--sort_by", default=None,
                    help="with --task_name compare: the summary column to sort by (default: each run's validation "
                         "--monitor value at its best epoch)")
@@ -141,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "--patience); last = the final epoch's, a fixed budget with no early stopping, for validation "
                         "splits too small to pick an epoch (validation is still logged)")
     g.add_argument("--patience", type=int, default=3, help="epochs without improvement of --monitor before stopping")
+    g.add_argument("--min_delta", type=float, default=1e-4,
+                   help="an improvement of --monitor counts only above this fraction of the best value so far")
     g.add_argument("--monitor", default="val_loss", choices=sorted(MONITORS), help="validation metric for early stopping and the best checkpoint")
     g.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (same as --lradj cosine)")
     g.add_argument("--tmax", type=int, default=None, help="epochs for the cosine to reach its minimum (default: --train_epochs)")
