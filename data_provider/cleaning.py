@@ -4,6 +4,7 @@ label describes, and the same rule gives the same inputs in training, re-test an
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def mark_missing(values: np.ndarray, sentinels: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,10 +49,10 @@ def sparse_columns(missing: np.ndarray, train_rows: np.ndarray, group_ids: np.nd
     """Columns missing in more than ``max_share`` of some group's train rows, with each offending
     group's share: {column: {group: share}}. A sensor that one station never had would otherwise
     remove every window of that station."""
+    shares = pd.DataFrame(missing[train_rows], columns=range(len(names))).groupby(group_ids[train_rows]).mean()
     out: dict[str, dict[str, float]] = {}
-    for group in np.unique(group_ids[train_rows]):
-        rows = train_rows & (group_ids == group)
-        shares = missing[rows].mean(axis=0)
-        for j in np.flatnonzero(shares > max_share):
-            out.setdefault(names[j], {})[str(group)] = float(shares[j])
-    return {name: out[name] for name in names if name in out}
+    for j, name in enumerate(names):
+        over = shares[j][shares[j] > max_share]
+        if len(over):
+            out[name] = {str(group): float(share) for group, share in over.items()}
+    return out

@@ -8,6 +8,7 @@ handled in a way the report states, or refused with a line that says how to hand
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,8 @@ SINGLE_GROUP = "all"
 OBSERVED = "__observed__"           # False on rows added for missing timestamps
 # text labels read as the negative class (0) when a label column has exactly two values
 NEGATIVE_WORDS = {"no", "n", "false", "f", "0", "no rain", "norain", "dry", "none", "negative", "neg", "absent"}
-MOSTLY_NUMERIC = 0.5                # a text column at least this numeric is a numeric column with bad cells
+MOSTLY_NUMERIC = 0.5
+DATE_PATTERN = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(?:19|20)\d\d"  # 2013-01-05, 5/1/13, 05.01.2013, Jan 5 2013                # a text column at least this numeric is a numeric column with bad cells
 
 
 @dataclass
@@ -43,7 +45,8 @@ class Table:
     snapped: int = 0             # off-grid stamps moved to their own period's grid stamp
     exact_duplicates: int = 0    # identical rows dropped
     conflicting_duplicates: int = 0  # rows merged away by --duplicates first|last|mean
-    date_detected_from: str | None = None   # "--date_col", "name" or "values"
+    date_detected_from: str | None = None   # "--date_col" or "values"
+    date_format: str | None = None          # how the date text was read (inferred, ISO 8601, day first, ...)
     label_mapping: dict[str, int] | None = None
     replaced: dict[str, int] = field(default_factory=dict)   # --replace token -> cells replaced
 
@@ -115,31 +118,82 @@ def _file_row(frame: pd.DataFrame, position: int) -> int:
 
 
 # ------------------------------------------------------------------------------------------ dates
-def _parse_date_values(raw: pd.Series) -> pd.Series:
+def _is_yyyymmdd(raw: pd.Series) -> bool:
+    values = raw.dropna()
+    return (pd.api.types.is_integer_dtype(raw) and not values.empty
+            and bool(values.between(10_000_101, 99_991_231).all())
+            and bool(pd.to_datetime(values.astype("int64").astype(str), format="%Y%m%d", errors="coerce").notna().all()))
+
+
+def _attempt(text: pd.Series, **how) -> tuple[pd.Series, bool]:
+    """Parse with one rule for the whole column (never cell by cell: that is how 03/12 and 12/03
+    end up in one table). Returns (parsed, converted_to_utc)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # pandas' notes on the format it inferred
+        try:
+            return pd.to_datetime(text, errors="coerce", **how), False
+        except ValueError:       # several UTC offsets (local time across a daylight-saving change)
+            return pd.to_datetime(text, errors="coerce", utc=True, **how), True
+
+
+def _regularity(parsed: pd.Series) -> float:
+    """Share of steps between consecutive distinct stamps equal to the most common one."""
+    diffs = np.diff(np.unique(parsed.dropna().to_numpy()))
+    if diffs.size == 0:
+        return 0.0
+    _, counts = np.unique(diffs, return_counts=True)
+    return float(counts.max() / diffs.size)
+
+
+def _parse_date_values(raw: pd.Series) -> tuple[pd.Series, str]:
+    """(dates, how they were read). Text is tried as a whole column with the format pandas infers
+    from it, as ISO 8601, and day first; where two readings both work and disagree (01/02/2013),
+    the one whose steps are more regular wins and the report says which."""
     if pd.api.types.is_datetime64_any_dtype(raw):
-        return raw
-    if pd.api.types.is_integer_dtype(raw) and raw.dropna().between(10_000_101, 99_991_231).all():
-        return pd.to_datetime(raw.astype("Int64").astype(str), format="%Y%m%d", errors="coerce")  # 20130101
+        return raw, "datetime"
+    if _is_yyyymmdd(raw):
+        return pd.to_datetime(raw.astype("Int64").astype(str), format="%Y%m%d", errors="coerce"), "YYYYMMDD"
     if pd.api.types.is_numeric_dtype(raw):
-        return pd.to_datetime(raw, errors="coerce")
+        return pd.to_datetime(raw, errors="coerce"), "numbers"
     text = raw.astype("string").str.strip()
-    parsed = pd.to_datetime(text, errors="coerce")            # one inferred format: fast
-    if parsed.isna().sum() > raw.isna().sum():
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    return parsed
+    need = int(text.notna().sum())
+    iso = bool(text.dropna().head(50).str.match(r"^\d{4}-\d{2}").all())   # year first: never ambiguous
+    readings = []
+    for name, how in (("inferred format", {}), ("ISO 8601", {"format": "ISO8601"}),
+                      ("day first", {"dayfirst": True})):
+        parsed, utc = _attempt(text, **how)
+        readings.append((int(parsed.notna().sum()), name + (", UTC offsets converted to UTC" if utc else ""), parsed))
+        if iso and readings[-1][0] == need:
+            return parsed, readings[-1][1]
+    complete = [r for r in readings if r[0] == need]
+    if not complete:
+        best = max(readings, key=lambda r: r[0])
+        return best[2], best[1]
+    first = complete[0]
+    others = [r for r in complete[1:] if not r[2].equals(first[2])]
+    if others and _regularity(others[0][2]) > _regularity(first[2]):
+        return others[0][2], others[0][1]
+    return first[2], first[1]
 
 
 def _looks_like_dates(raw: pd.Series) -> bool:
-    """Text whose values parse as dates and are not plain numbers (a year or an id is not a date)."""
+    """Values that parse as dates: not plain numbers (a year or an id is not a date), not times
+    of day or month names alone (a sunrise column is not the timeline)."""
     if pd.api.types.is_datetime64_any_dtype(raw):
+        return True
+    if _is_yyyymmdd(raw):
         return True
     if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
         return False
     sample = raw.dropna().astype(str).str.strip().head(200)
     if sample.empty or pd.to_numeric(sample, errors="coerce").notna().mean() > 0.5:
         return False
+    # a date has a day, month and year in it; "06:45" or "January" alone parse, but are not dates
+    has_date = sample.str.contains(DATE_PATTERN, regex=True)
+    if has_date.mean() < 0.9:
+        return False
     with np.errstate(all="ignore"):
-        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
     return bool(parsed.notna().mean() >= 0.9)
 
 
@@ -157,21 +211,22 @@ def _find_date_column(frame: pd.DataFrame, requested: str | None, path: Path,
     return (named or candidates)[0], "values"
 
 
-def _parse_dates(frame: pd.DataFrame, col: str, path: Path) -> pd.Series:
+def _parse_dates(frame: pd.DataFrame, col: str, path: Path) -> tuple[pd.Series, str]:
     raw = frame[col]
-    parsed = _parse_date_values(raw)
+    parsed, how = _parse_date_values(raw)
     bad = parsed.isna() & raw.notna()
     if bad.any():
         position = int(np.flatnonzero(bad.to_numpy())[0])
         raise UserError(
-            f"{path}: column '{col}' has {int(bad.sum())} value(s) that are not dates (first: {raw.iloc[position]!r} "
-            f"on line {_file_row(frame, position)}); fix them or name the right column with --date_col"
+            f"{path}: column '{col}' has {int(bad.sum())} value(s) that are not dates in the format the others "
+            f"use (first: {raw.iloc[position]!r} on line {_file_row(frame, position)}); write dates as "
+            "YYYY-MM-DD [HH:MM], or name the right column with --date_col"
         )
     if parsed.isna().any():
         raise UserError(f"{path}: column '{col}' has {int(parsed.isna().sum())} empty date(s); fill or remove those rows")
     if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return parsed
+        parsed = parsed.dt.tz_localize(None)   # one offset: its local wall time; several: already UTC
+    return parsed, how
 
 
 # ------------------------------------------------------------------------------- text -> numbers
@@ -200,9 +255,12 @@ def _refuse_text(frame: pd.DataFrame, path: Path, col: str, bad: pd.Series, flag
         f"--na_values {found}, or leave the column out with --exclude {col}")
 
 
-def _text_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, int]]:
-    """Two text values: the one that reads as 'no' is 0. Otherwise classes in sorted order."""
+def _text_labels(raw: pd.Series, known: dict[str, int] | None = None) -> tuple[pd.Series, dict[str, int]]:
+    """Two text values: the one that reads as 'no' is 0. Otherwise classes in sorted order.
+    ``known``: a trained run's mapping, reused as it is (a value it lacks is an unknown label)."""
     text = raw.astype("string").str.strip()
+    if known:
+        return text.map(known).astype(float), dict(known)
     values = sorted(text.dropna().unique())
     negatives = [v for v in values if v.lower() in NEGATIVE_WORDS]
     if len(values) == 2 and len(negatives) == 1:
@@ -213,7 +271,8 @@ def _text_labels(raw: pd.Series) -> tuple[pd.Series, dict[str, int]]:
 
 def _typed_columns(frame: pd.DataFrame, path: Path, *, date_col, group_col, label_col, source_col,
                    requested: list[str], excluded: list[str], replacements: dict[str, float],
-                   replaced: dict[str, int]) -> tuple[list[str], list[str], dict[str, int] | None]:
+                   replaced: dict[str, int], known_mapping: dict[str, int] | None = None
+                   ) -> tuple[list[str], list[str], dict[str, int] | None]:
     """Turn every usable column into float in place. Returns (numeric columns in file order,
     skipped text columns, the label's text mapping if it had one)."""
     numeric, skipped, mapping = [], [], None
@@ -221,10 +280,11 @@ def _typed_columns(frame: pd.DataFrame, path: Path, *, date_col, group_col, labe
         if col in (date_col, group_col) or (col in excluded and col not in (label_col, source_col)):
             continue
         raw = frame[col]
-        values, bad = _numbers(raw, replacements, replaced)
+        counted: dict[str, int] = {}
+        values, bad = _numbers(raw, replacements, counted)
         if col == label_col:
             if bad.any() and bad.sum() == raw.notna().sum():   # every label is text: Yes/No, rain/dry
-                values, mapping = _text_labels(raw)
+                values, mapping = _text_labels(raw, known_mapping)
             elif bad.any():
                 _refuse_text(frame, path, col, bad, " (--target)")
             frame[col] = values
@@ -239,12 +299,14 @@ def _typed_columns(frame: pd.DataFrame, path: Path, *, date_col, group_col, labe
             continue
         frame[col] = values
         numeric.append(col)
+        for token, n in counted.items():
+            replaced[token] = replaced.get(token, 0) + n
     return numeric, skipped, mapping
 
 
 # ------------------------------------------------------------------------------------- duplicates
 def _resolve_duplicates(frame: pd.DataFrame, path: Path, date_col: str, group_col: str, user_group: str | None,
-                        policy: str) -> tuple[pd.DataFrame, int, int]:
+                        policy: str, label_col: str | None = None) -> tuple[pd.DataFrame, int, int]:
     """Identical rows are dropped (a file concatenated twice); rows that share group and time but
     disagree are refused unless --duplicates says which to keep. Returns (frame, exact, merged)."""
     exact = frame.duplicated()
@@ -257,19 +319,35 @@ def _resolve_duplicates(frame: pd.DataFrame, path: Path, date_col: str, group_co
             first = frame[clash].iloc[0]
             where = f" in group {first[group_col]!r}" if user_group else ""
             raise UserError(
-                f"{path}: {int(frame.duplicated(keys).sum())} row(s) repeat a timestamp with different values "
+                f"{path}: {int(frame.duplicated(keys).sum())} row(s) repeat a timestamp of '{date_col}' with different values "
                 f"(first: {pd.Timestamp(first[date_col])}{where}, line {_file_row(frame, int(np.flatnonzero(clash.to_numpy())[0]))}); "
                 "remove them, choose with --duplicates first|last|mean"
                 + ("" if user_group else ", or name the station column with --group_col"))
         before = len(frame)
         if policy == "mean":
-            numeric = [c for c in frame.columns if c not in keys and pd.api.types.is_numeric_dtype(frame[c])]
+            # a class label is not averaged (Yes and No make no 0.5): the first row's stands
+            numeric = [c for c in frame.columns if c not in keys and c != label_col
+                       and pd.api.types.is_numeric_dtype(frame[c])]
             agg = {c: ("mean" if c in numeric else "first") for c in frame.columns if c not in keys}
             frame = frame.groupby(keys, sort=False, as_index=False).agg(agg)[list(frame.columns)]
         else:
             frame = frame.drop_duplicates(keys, keep=policy)
         merged = before - len(frame)
     return frame, int(exact.sum()), merged
+
+
+# ------------------------------------------------------------------------------------------ groups
+def _group_names(path: Path, group_col: str, frame: pd.DataFrame) -> pd.Series:
+    """Station names as written: read again as plain text, so that a station called NA (Namibia)
+    or 1 is not turned into a missing value or 1.0. An empty cell is refused, never dropped."""
+    names = pd.read_csv(path, usecols=[group_col], dtype=str, keep_default_na=False)[group_col].str.strip()
+    names.index = frame.index
+    empty = names == ""
+    if empty.any():
+        position = int(np.flatnonzero(empty.to_numpy())[0])
+        raise UserError(f"{path}: line {_file_row(frame, position)}: the --group_col column '{group_col}' is empty "
+                        f"({int(empty.sum())} such row(s)); fill in the station or remove those rows")
+    return names
 
 
 # ------------------------------------------------------------------------------------------ table
@@ -310,16 +388,20 @@ def load_table(args) -> Table:
     replaced: dict[str, int] = {}
     numeric, skipped, mapping = _typed_columns(
         frame, path, date_col=date_col, group_col=group_col, label_col=label_col, source_col=source_col,
-        requested=requested, excluded=excluded, replacements=replacements, replaced=replaced)
+        requested=requested, excluded=excluded, replacements=replacements, replaced=replaced,
+        known_mapping=getattr(args, "label_mapping", None))
 
     internal_group = group_col or "__group__"
-    frame[internal_group] = frame[group_col].astype(str) if group_col else SINGLE_GROUP
+    if group_col:
+        frame[internal_group] = _group_names(path, group_col, frame)
+    else:
+        frame[internal_group] = SINGLE_GROUP
     order = {g: i for i, g in enumerate(pd.unique(frame[internal_group]))}
-    step, inserted, snapped, exact, merged = None, 0, 0, 0, 0
+    step, inserted, snapped, exact, merged, date_format = None, 0, 0, 0, 0, None
     if date_col:
-        frame[date_col] = _parse_dates(frame, date_col, path)
+        frame[date_col], date_format = _parse_dates(frame, date_col, path)
         frame, exact, merged = _resolve_duplicates(frame, path, date_col, internal_group, group_col,
-                                                   getattr(args, "duplicates", "error"))
+                                                   getattr(args, "duplicates", "error"), label_col)
         frame = frame.assign(__order__=frame[internal_group].map(order))
         frame = frame.sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
         frame[OBSERVED] = True
@@ -344,6 +426,7 @@ def load_table(args) -> Table:
         label_col=label_col, source_col=source_col, features=features, features_chosen=bool(requested),
         skipped_non_numeric=skipped, excluded=excluded, rows_read=rows_read, rows_inserted=inserted, step=step,
         snapped=snapped, exact_duplicates=exact, conflicting_duplicates=merged, date_detected_from=date_how,
+        date_format=date_format,
         label_mapping=mapping, replaced=replaced,
     )
 

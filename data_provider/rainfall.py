@@ -57,8 +57,8 @@ def _numeric_column(table: Table, name: str) -> np.ndarray:
     return table.frame[name].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _class_labels(table: Table, n_classes_flag: int | None) -> tuple[np.ndarray, int]:
-    values = _numeric_column(table, table.label_col)
+def _class_labels(table: Table, n_classes_flag: int | None, sentinels: list[float]) -> tuple[np.ndarray, int]:
+    values = cleaning.mark_missing(_numeric_column(table, table.label_col)[:, None], sentinels)[0][:, 0]
     known = values[~np.isnan(values)]
     if known.size and not np.all(known == np.round(known)):
         bad = known[known != np.round(known)][0]
@@ -136,7 +136,8 @@ def _blame(entry: dict, label_column: str | None, missing_share: dict[str, float
     cause = max(dropped, key=dropped.get) if dropped else None
     if cause == "input_missing" and entry["dropped_by_column"]:
         column = next(iter(entry["dropped_by_column"]))
-        return f"column '{column}' has a missing step in its windows (missing in {missing_share[column]:.0%} of its rows)"
+        return (f"column '{column}' has a missing step in its windows (missing in {missing_share[column]:.0%} of the "
+                "group's rows there, after filling)")
     if cause == "label_missing" and label_column:
         return f"the label column '{label_column}' is missing where its labels fall"
     if cause in ("history", "label_past_split_end", "crosses_split"):
@@ -147,13 +148,11 @@ def _blame(entry: dict, label_column: str | None, missing_share: dict[str, float
 def _single_class_groups(train: WindowSet, group_values: np.ndarray, label_column: str | None) -> list[str]:
     """A station whose every train window has one class often has a broken label column (a rain
     gauge that writes 0 for 'not recorded'): worth a look before trusting its scores."""
-    out = []
-    owner = group_values[train.ends]
-    for group in pd.unique(owner):
-        classes = np.unique(train.labels[owner == group])
-        if len(classes) == 1:
-            out.append(f"group {group}: every train window has class {classes[0]}; check its '{label_column}' values")
-    return out
+    labels = pd.Series(train.labels).groupby(group_values[train.ends], sort=False)
+    single = labels.nunique() == 1
+    first = labels.first()
+    return [f"group {group}: every train window has class {first[group]}; check its '{label_column}' values"
+            for group in single.index[single.to_numpy()]]
 
 
 def prepare(args) -> PreparedData:
@@ -212,7 +211,7 @@ def prepare(args) -> PreparedData:
     if unlabeled:
         row_labels, n_classes = np.zeros(len(frame), dtype=np.int64), 1
     elif table.label_col:
-        row_labels, n_classes = _class_labels(table, args.n_classes)
+        row_labels, n_classes = _class_labels(table, args.n_classes, sentinels)
     else:
         if args.n_classes not in (None, 2):
             raise UserError(f"--n_classes {args.n_classes}: --target_from makes two classes (rain / no rain); drop the flag")
@@ -229,16 +228,19 @@ def prepare(args) -> PreparedData:
     kept = scan.kept
     kept_split = row_split[kept]
     label_column = table.label_col or table.source_col
+    cell = group_ids * len(SPLITS) + row_split          # one (group, split) cell per row
+    if table.date_col:
+        stamps = pd.Series(frame[table.date_col].to_numpy()).groupby(cell).agg(["min", "max"])
     for g, group in enumerate(groups):
         for s, name in enumerate(SPLITS):
-            rows = (group_ids == g) & (row_split == s)
-            entry = by_group[group][name]
-            entry["rows"] = int(rows.sum())
-            if table.date_col and rows.any():
-                stamps = frame[table.date_col].to_numpy()[rows]
-                entry["date_range"] = [_format_date(stamps.min()), _format_date(stamps.max())]
+            entry, key = by_group[group][name], g * len(SPLITS) + s
+            if table.date_col and key in stamps.index:
+                entry["date_range"] = [_format_date(stamps.at[key, "min"]), _format_date(stamps.at[key, "max"])]
             if entry["windows"] == 0:
-                reason = _blame(entry, label_column, missing_share, entry["rows"], seq_len, horizon)
+                rows = cell == key
+                local_share = {c: float(np.isnan(values[rows, i]).mean()) if rows.any() else 0.0
+                               for i, c in enumerate(features)}
+                reason = _blame(entry, label_column, local_share, entry["rows"], seq_len, horizon)
                 warnings.append(f"group {group} has 0 {name} windows: {reason}")
 
     data = torch.from_numpy(np.nan_to_num(scaled, nan=0.0).astype(np.float32))
@@ -279,7 +281,13 @@ def prepare(args) -> PreparedData:
             persistence[name] = np.where(undefined, majority, rule)
             fallbacks[name] = int(undefined.sum())
             split_report[name]["persistence_fallback"] = fallbacks[name]
-    _check_windows(table, splits, split_report, by_group, missing_share, seq_len, horizon, check_classes=not unlabeled)
+    label_values = source if source is not None else (
+        _numeric_column(table, table.label_col) if table.label_col else None)
+    label_missing_share = {} if label_values is None else {
+        name: float(np.isnan(label_values[row_split == s]).mean()) if (row_split == s).any() else 0.0
+        for s, name in enumerate(SPLITS)}
+    _check_windows(table, splits, split_report, by_group, missing_share, label_missing_share,
+                   check_classes=not unlabeled)
     if not unlabeled and len(groups) > 1:
         warnings += _single_class_groups(splits["train"], group_values, label_column)
     train_shares = split_report["train"]["class_shares"]
@@ -312,6 +320,7 @@ def prepare(args) -> PreparedData:
                        "policy": getattr(args, "duplicates", "error")},
         "date_col": table.date_col,
         "date_col_found_by": table.date_detected_from,
+        "date_format": table.date_format,
         "group_col": table.group_col,
         "groups": groups,
         "label": label_desc,
@@ -355,7 +364,7 @@ def prepare(args) -> PreparedData:
 
 
 def _check_windows(table: Table, splits: dict, split_report: dict, by_group: dict, missing_share: dict,
-                   seq_len: int, horizon: int, check_classes: bool = True) -> None:
+                   label_missing_share: dict[str, float], check_classes: bool = True) -> None:
     for split in SPLITS:
         if len(splits[split]):
             continue
@@ -368,8 +377,16 @@ def _check_windows(table: Table, splits: dict, split_report: dict, by_group: dic
         blame = "; ".join(f"'{c}' (missing in {missing_share[c]:.0%} of rows) blocks {columns[c]} window(s)"
                           for c in worst)
         dropped = ", ".join(f"{n} {cause}" for cause, n in info["dropped"].items())
-        advice = (f"leave those columns out with --exclude {','.join(worst)}, or raise --max_gap" if worst else
-                  "lower --seq_len or --horizon, or give more data")
+        main_cause = max(info["dropped"], key=info["dropped"].get) if info["dropped"] else None
+        if main_cause == "label_missing":
+            label = table.label_col or table.source_col
+            share = label_missing_share.get(split, 0.0)
+            blame = f"the label column '{label}' is missing in {share:.0%} of this split's rows"
+            advice = ("every label needs each step of its period observed: lower --horizon, or fill the "
+                      "label column where it is known")
+        else:
+            advice = (f"leave those columns out with --exclude {','.join(worst)}, or raise --max_gap" if worst else
+                      "lower --seq_len or --horizon, or give more data")
         raise UserError(
             f"{table.path}: the {split} split has no complete window ({info['rows']} row(s); dropped: "
             f"{dropped or 'none'}){': ' + blame if blame else ''}; {advice}")
@@ -391,7 +408,8 @@ class PredictionWindows:
     report: dict
 
 
-def prepare_prediction(args, features: list[str], mean: dict[str, float], std: dict[str, float]) -> PredictionWindows:
+def prepare_prediction(args, features: list[str], mean: dict[str, float], std: dict[str, float],
+                       label_mapping: dict[str, int] | None = None) -> PredictionWindows:
     """A trained run's data rules applied to another file: the same reading, duplicate and grid
     rules and causal filling, but the run's own feature list and train-split scaling; no split,
     and no label needed (a label column the file lacks just leaves every label unknown)."""
@@ -404,7 +422,9 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
                         + "; give a file with the run's feature columns")
     label_from = args.target or args.target_from
     unlabeled = bool(label_from) and label_from not in header
+    # the run's text-label mapping, not one worked out again from this file's values
     args = argparse.Namespace(**{**vars(args), "features": ",".join(features), "exclude": None,
+                                 "label_mapping": label_mapping,
                                  **({"target": None, "target_from": None, "task_name": "pretrain"} if unlabeled else {})})
     table = load_table(args)
     frame = table.frame

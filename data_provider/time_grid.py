@@ -3,6 +3,12 @@ and missing steps become empty rows, so a window of L rows always spans L steps 
 
 Gap detection must never switch itself off: one stray timestamp used to make the whole table
 "irregular", after which windows silently spanned months-long outages.
+
+Two kinds of grid:
+* a fixed step (hourly, 12-hourly, daily, weekly): stamps are anchor + k * step; on a daily grid
+  the anchor is midnight, so a row's period is its calendar day;
+* calendar periods (months, quarters, years), whose length varies: stamps are the periods' first
+  or last days, whichever most rows use.
 """
 from __future__ import annotations
 
@@ -15,15 +21,22 @@ import pandas as pd
 from utils.errors import UserError
 
 DAY = pd.Timedelta(days=1)
+# (shortest, longest) step in days -> pandas period code of a calendar grid
+CALENDAR = {(28, 31): "M", (89, 92): "Q", (365, 366): "Y"}
 
 
 @dataclass(frozen=True)
 class Grid:
-    step: pd.Timedelta | None     # None: calendar months (their length varies)
-    anchor_ns: int                # a grid stamp is anchor + k * step (in nanoseconds since the epoch)
+    step: pd.Timedelta | None     # None: calendar periods
+    anchor_ns: int = 0            # a fixed-step stamp is anchor + k * step (ns since the epoch)
+    period: str | None = None     # "M", "Q" or "Y" for calendar periods
+    at_end: bool = False          # calendar stamps on the period's last day instead of its first
 
     def describe(self) -> str:
-        return "1 calendar month" if self.step is None else str(self.step)
+        if self.step is not None:
+            return str(self.step)
+        name = {"M": "month", "Q": "quarter", "Y": "year"}[self.period]
+        return f"1 calendar {name} ({'last' if self.at_end else 'first'} day)"
 
 
 @dataclass(frozen=True)
@@ -38,76 +51,113 @@ def _stamps_ns(dates: pd.Series) -> np.ndarray:
     return dates.to_numpy(dtype="datetime64[ns]").astype(np.int64)
 
 
-def _is_month_starts(dates: pd.Series) -> bool:
-    return bool((dates.dt.day == 1).all() and (dates.dt.normalize() == dates).all())
-
-
 def infer_grid(dates: pd.Series, groups: np.ndarray) -> Grid | None:
-    """The most common positive step between consecutive stamps of one group, and the phase most
-    stamps share; None when no group has two distinct stamps."""
+    """The most common positive step between consecutive stamps of one group; None when no group
+    has two distinct stamps."""
     stamps = _stamps_ns(dates)
-    same_group = groups[1:] == groups[:-1]
-    diffs = np.diff(stamps)[same_group]
+    diffs = np.diff(stamps)[groups[1:] == groups[:-1]]
     diffs = diffs[diffs > 0]
     if diffs.size == 0:
         return None
     values, counts = np.unique(diffs, return_counts=True)
     step_ns = int(values[counts.argmax()])
-    if 28 * DAY.value <= step_ns <= 31 * DAY.value and _is_month_starts(dates):
-        return Grid(step=None, anchor_ns=0)
+    days = step_ns / DAY.value
+    for (low, high), code in CALENDAR.items():
+        if low <= days <= high:
+            starts = (dates.dt.to_period(code).dt.start_time == dates).mean()
+            ends = (dates.dt.to_period(code).dt.end_time.dt.normalize() == dates).mean()
+            return Grid(step=None, period=code, at_end=bool(ends > starts))
+    if step_ns % DAY.value == 0 and step_ns == DAY.value:
+        return Grid(step=DAY, anchor_ns=0)   # a day's stamp is its midnight: rows snap to their own day
     phases, phase_counts = np.unique(stamps % step_ns, return_counts=True)
     return Grid(step=pd.Timedelta(step_ns, unit="ns"), anchor_ns=int(phases[phase_counts.argmax()]))
+
+
+def _period_stamp(dates: pd.Series, grid: Grid) -> np.ndarray:
+    """Each row's own period's grid stamp, in ns."""
+    if grid.step is None:
+        periods = dates.dt.to_period(grid.period)
+        stamp = periods.dt.end_time.dt.normalize() if grid.at_end else periods.dt.start_time
+        return _stamps_ns(stamp)
+    stamps = _stamps_ns(dates)
+    return stamps - (stamps - grid.anchor_ns) % grid.step.value
 
 
 def _snap_off_grid(frame: pd.DataFrame, date_col: str, group_col: str, grid: Grid, path: Path) -> tuple[pd.DataFrame, int]:
     """On a daily or coarser grid a reading stamped 12:00 instead of 00:00 belongs to its day: move
     it there when that day holds no other row of its group. Anything else off the grid is refused."""
-    step_ns = grid.step.value
     stamps = _stamps_ns(frame[date_col])
-    phase = (stamps - grid.anchor_ns) % step_ns
-    off = phase != 0
+    period = _period_stamp(frame[date_col], grid)
+    off = stamps != period
     if not off.any():
         return frame, 0
-    period = stamps - phase
     movable = np.zeros(len(frame), dtype=bool)
-    if grid.step >= DAY:
+    if grid.step is None or grid.step >= DAY:
         keys = pd.DataFrame({"g": frame[group_col].to_numpy(), "p": period})
         taken = keys.duplicated(keep=False).to_numpy()    # another row of the group sits in that period
         movable = off & ~taken
     refused = off & ~movable
     if refused.any():
-        first = frame.loc[refused, date_col].iloc[0]
-        where = "" if frame[group_col].nunique() == 1 else f" (group {frame.loc[refused, group_col].iloc[0]})"
-        example = pd.Timestamp(frame.loc[~off, date_col].iloc[0]) if (~off).any() else None
+        position = int(np.flatnonzero(refused)[0])
+        where = "" if frame[group_col].nunique() == 1 else f" (group {frame[group_col].iloc[position]})"
+        example = pd.Timestamp(frame[date_col].iloc[int(np.flatnonzero(~off)[0])]) if (~off).any() else None
         raise UserError(
-            f"{path}: {int(refused.sum())} timestamp(s) off the {grid.describe()} grid that most rows follow"
-            f"{f' (e.g. {example})' if example is not None else ''}; first: {pd.Timestamp(first)}{where}; "
-            "fix or remove those rows, or resample the table to one row per step")
+            f"{path}: {int(refused.sum())} timestamp(s) of '{date_col}' off the {grid.describe()} grid that most rows "
+            f"follow{f' (e.g. {example})' if example is not None else ''}; first: {pd.Timestamp(frame[date_col].iloc[position])}"
+            f"{where}; fix or remove those rows, resample the table to one row per step, or name another column "
+            "with --date_col")
     frame = frame.copy()
     frame.loc[movable, date_col] = pd.to_datetime(period[movable])
     return frame, int(movable.sum())
 
 
-def _full_range(first: pd.Timestamp, last: pd.Timestamp, grid: Grid) -> pd.DatetimeIndex:
-    if grid.step is None:
-        return pd.date_range(first, last, freq="MS")
-    return pd.date_range(first, last, freq=grid.step)
+def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: int) -> pd.DataFrame:
+    """Every group from its first to its last stamp, one row per step, with index arithmetic:
+    a row's new position is its group's offset plus its steps since the group's first stamp."""
+    groups = frame[group_col].to_numpy()
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    stops = np.r_[starts[1:], len(frame)]
+    stamps = _stamps_ns(frame[date_col])
+    first, last = stamps[starts], stamps[stops - 1]
+    lengths = (last - first) // step_ns + 1
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    group_of_row = np.repeat(np.arange(len(starts)), stops - starts)
+    position = offsets[group_of_row] + (stamps - first[group_of_row]) // step_ns
+    total = int(lengths.sum())
+    group_index = np.repeat(np.arange(len(starts)), lengths)
+    columns = {}
+    for col in frame.columns:
+        values = frame[col].to_numpy()
+        if values.dtype.kind == "f":
+            filled = np.full(total, np.nan, dtype=values.dtype)
+        elif values.dtype.kind in "iub":
+            filled = np.full(total, np.nan)       # an empty row has no number, so it becomes float
+        else:
+            filled = np.full(total, None, dtype=object)
+        filled[position] = values
+        columns[col] = filled
+    steps = np.arange(total) - offsets[group_index]
+    columns[date_col] = pd.to_datetime(first[group_index] + steps * step_ns)
+    columns[group_col] = groups[starts][group_index]
+    return pd.DataFrame(columns)[list(frame.columns)]
 
 
 def regularise(frame: pd.DataFrame, date_col: str, group_col: str, path: Path) -> Regularised:
     """``frame`` sorted by group then time, duplicates already resolved -> one row per grid step."""
-    groups = frame[group_col].to_numpy()
-    grid = infer_grid(frame[date_col], groups)
+    grid = infer_grid(frame[date_col], frame[group_col].to_numpy())
     if grid is None:
         return Regularised(frame, None, 0, 0)
-    snapped = 0
+    frame, snapped = _snap_off_grid(frame, date_col, group_col, grid, path)
     if grid.step is not None:
-        frame, snapped = _snap_off_grid(frame, date_col, group_col, grid, path)
-    parts = []
-    for name, part in frame.groupby(group_col, sort=False):
-        full = part.set_index(date_col).reindex(_full_range(part[date_col].iloc[0], part[date_col].iloc[-1], grid))
-        full.index.name = date_col
-        full[group_col] = name
-        parts.append(full.reset_index())
-    out = pd.concat(parts, ignore_index=True)[frame.columns]
+        out = _reindex_fixed(frame.reset_index(drop=True), date_col, group_col, grid.step.value)
+    else:
+        parts = []
+        for name, part in frame.groupby(group_col, sort=False):
+            periods = pd.period_range(part[date_col].iloc[0], part[date_col].iloc[-1], freq=grid.period)
+            full_range = periods.end_time.normalize() if grid.at_end else periods.start_time
+            full = part.set_index(date_col).reindex(full_range)
+            full.index.name = date_col
+            full[group_col] = name
+            parts.append(full.reset_index())
+        out = pd.concat(parts, ignore_index=True)[frame.columns]
     return Regularised(out, grid, snapped, len(out) - len(frame))

@@ -96,21 +96,30 @@ def scan_windows(missing: np.ndarray, labels: np.ndarray, row_split: np.ndarray,
 
 def tally(scan: Scan, group_ids: np.ndarray, row_split: np.ndarray, names: list[str],
           groups: list[str]) -> dict[str, dict[str, dict]]:
-    """{group: {split: {"windows": n, "dropped": {cause: n}, "dropped_by_column": {column: n}}}}.
+    """{group: {split: {"rows": n, "windows": n, "dropped": {cause: n}, "dropped_by_column": {column: n}}}}.
     A window is counted under the first rule it fails; ``dropped_by_column`` counts, among windows
-    dropped for missing inputs, those in which each column has a missing step."""
+    dropped for missing inputs, those in which each column has a missing step. Counted with one
+    pass over the rows, however many groups there are."""
+    n_cells, n_codes = len(groups) * len(SPLITS), 1 + len(CAUSES)
+    cell = group_ids * len(SPLITS) + row_split
+    codes = np.bincount(cell * n_codes + scan.cause, minlength=n_cells * n_codes).reshape(n_cells, n_codes)
+    input_rows = scan.cause == 1 + CAUSES.index("input_missing")
+    by_column = np.zeros((n_cells, len(names)), dtype=np.int64)
+    if input_rows.any():
+        for j in range(len(names)):
+            by_column[:, j] = np.bincount(cell[input_rows], weights=scan.column_blocks[input_rows, j],
+                                          minlength=n_cells).astype(np.int64)
     out: dict[str, dict[str, dict]] = {}
     for g, group in enumerate(groups):
         out[group] = {}
         for s, split in enumerate(SPLITS):
-            rows = (group_ids == g) & (row_split == s)
-            codes = np.bincount(scan.cause[rows], minlength=1 + len(CAUSES))
-            input_rows = rows & (scan.cause == 1 + CAUSES.index("input_missing"))
-            by_column = scan.column_blocks[input_rows].sum(axis=0)
+            row = codes[g * len(SPLITS) + s]
+            columns = by_column[g * len(SPLITS) + s]
             out[group][split] = {
-                "windows": int(codes[0]),
-                "dropped": {c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
-                "dropped_by_column": {names[j]: int(by_column[j]) for j in np.argsort(-by_column, kind="stable")
-                                      if by_column[j]},
+                "rows": int(row.sum()),
+                "windows": int(row[0]),
+                "dropped": {c: int(row[1 + i]) for i, c in enumerate(CAUSES) if row[1 + i]},
+                "dropped_by_column": {names[j]: int(columns[j]) for j in np.argsort(-columns, kind="stable")
+                                      if columns[j]},
             }
     return out

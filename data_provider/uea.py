@@ -202,7 +202,9 @@ def prepare_uea(args) -> PreparedData:
         splits[split] = WindowSet(split, None, np.array(ends, dtype=np.int64), labels.astype(np.int64), L)
         counts = np.bincount(labels, minlength=len(classes))
         report_splits[split] = {"cases": len(blocks), "windows": len(blocks),
-                                "class_counts": {str(c): int(counts[c]) for c in range(len(classes))}}
+                                "class_counts": {str(c): int(counts[c]) for c in range(len(classes))},
+                                "class_shares": {str(c): (float(counts[c] / counts.sum()) if counts.sum() else None)
+                                                 for c in range(len(classes))}}
     shared, shared_pad = torch.from_numpy(data), torch.from_numpy(pad)
     for ws in splits.values():
         ws.data, ws.pad = shared, shared_pad

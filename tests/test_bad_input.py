@@ -102,12 +102,12 @@ CASES = [
     ("token length not positive", lambda p: write(p), RAIN + ["--input_token_len", "0"],
      "--input_token_len must be a positive whole number, got 0"),
     ("dates that do not parse", lambda p: write(p, bad_dates()), RAIN,
-     "column 'timestamp' has 3 value(s) that are not dates (first: 'yesterday' on line 6)"),
+     "column 'timestamp' has 3 value(s) that are not dates in the format the others use (first: 'yesterday' on line 6)"),
     ("duplicate dates in a group", lambda p: write(p, dup_dates()), RAIN,
-     "2 row(s) repeat a timestamp with different values (first: 2015-01-02 00:00:00 in group 'coast', line 4); "
+     "2 row(s) repeat a timestamp of 'timestamp' with different values (first: 2015-01-02 00:00:00 in group 'coast', line 4); "
      "remove them, choose with --duplicates first|last|mean"),
     ("off-grid timestamp on an hourly grid", lambda p: write(p, off_grid()), RAIN,
-     "1 timestamp(s) off the 0 days 12:00:00 grid that most rows follow (e.g. 2015-01-01 00:00:00); "
+     "1 timestamp(s) of 'timestamp' off the 0 days 12:00:00 grid that most rows follow (e.g. 2015-01-01 00:00:00); "
      "first: 2015-01-03 05:00:00"),
     ("--max_missing_share out of range", lambda p: write(p), RAIN + ["--max_missing_share", "0"],
      "--max_missing_share must be in (0, 1], got 0.0"),

@@ -11,6 +11,7 @@ from data_provider.rainfall import prepare
 from data_provider.windows import SPLITS
 from exp.evaluation import score_test
 from run import main
+from utils.cli import parse
 from utils.errors import UserError
 
 SEATTLE = Path(__file__).resolve().parents[1] / "datasets" / "sample" / "seattle_weather.csv"
@@ -88,7 +89,7 @@ def test_two_rows_in_one_period_off_the_grid_are_refused(tmp_path):
     frame = rain_table(freq="1D", groups=("coast",))
     frame.loc[10, "timestamp"] = frame.loc[10, "timestamp"] + pd.Timedelta(hours=6)
     frame.loc[11, "timestamp"] = frame.loc[10, "timestamp"] + pd.Timedelta(hours=1)
-    with pytest.raises(UserError, match=r"2 timestamp\(s\) off the 1 days 00:00:00 grid .* first: 2015-01-11 06:00:00"):
+    with pytest.raises(UserError, match=r"2 timestamp\(s\) of 'timestamp' off the 1 days 00:00:00 grid .* first: 2015-01-11 06:00:00"):
         prepare(data_args(save(frame, tmp_path)))
 
 
@@ -169,7 +170,7 @@ def test_conflicting_duplicates_are_merged_only_when_asked(tmp_path):
     twin = frame.iloc[[10]].copy()
     twin["rh"] += 10
     path = save(pd.concat([frame, twin]), tmp_path)
-    with pytest.raises(UserError, match="repeat a timestamp with different values"):
+    with pytest.raises(UserError, match="repeat a timestamp of 'timestamp' with different values"):
         prepare(data_args(path))
     data = prepare(data_args(path, duplicates="mean"))
     assert data.report["duplicates"]["conflicting_resolved"] == 1
@@ -206,3 +207,75 @@ def test_a_messy_multi_station_table_trains_and_prints_what_it_dropped(tmp_path,
     assert "split: one timeline for all groups: val from" in out
     assert "dropped as sparse (--max_missing_share 0.5): gust" in out
     assert "train kept (dropped)" in out and "coast" in out
+
+
+# ------------------------------------------------------------------ dates and stations as written
+def daily(n=120, **columns) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"rain": rng.gamma(0.5, 2, n) * (rng.random(n) < 0.4), "rh": rng.normal(70, 5, n)})
+    for name, value in columns.items():
+        frame[name] = value
+    return frame
+
+
+def prepared(tmp_path, frame, *flags):
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    return prepare(parse(["--root_path", str(tmp_path), "--data_path", "t.csv", "--target_from", "rain",
+                          "--rain_threshold", "0", "--seq_len", "8", "--input_token_len", "4", *flags]))
+
+
+def test_day_first_dates_are_read_day_first_not_cell_by_cell(tmp_path):
+    days = pd.date_range("2013-01-01", periods=120, freq="D")
+    data = prepared(tmp_path, daily(obs=days.strftime("%d/%m/%Y")))
+    assert data.report["date_format"] == "day first"
+    assert (pd.to_datetime(data.row_dates) == days).all()
+
+
+def test_local_times_across_a_daylight_saving_change_become_utc(tmp_path):
+    local = pd.date_range("2013-03-20", periods=120, freq="D", tz="Europe/Paris") + pd.Timedelta(hours=12)
+    data = prepared(tmp_path, daily(time=[t.isoformat() for t in local]))
+    assert "UTC offsets converted to UTC" in data.report["date_format"]
+    assert data.report["snapped_to_grid"] > 0          # 11:00 or 10:00 UTC: each placed on its own day
+
+
+def test_month_end_and_yyyymmdd_dates_are_calendar_grids(tmp_path):
+    months = pd.date_range("2000-01-31", periods=120, freq="ME").delete(50)     # one month missing
+    data = prepared(tmp_path, daily(month=months.strftime("%Y-%m-%d"), n=119))
+    assert data.report["time_step"] == "1 calendar month (last day)"
+    assert data.report["rows_inserted_for_missing_timestamps"] == 1 and data.report["snapped_to_grid"] == 0
+    days = pd.date_range("2013-01-01", periods=120, freq="D")
+    data = prepared(tmp_path, daily(yyyymmdd=days.strftime("%Y%m%d").astype(int)))
+    assert data.report["date_col"] == "yyyymmdd" and "yyyymmdd" not in data.features
+
+
+def test_a_time_of_day_column_is_not_the_timeline(tmp_path):
+    days = pd.date_range("2013-01-01", periods=120, freq="D")
+    data = prepared(tmp_path, daily(sunrise=["06:45"] * 120, obs_day=days.strftime("%Y-%m-%d")))
+    assert data.report["date_col"] == "obs_day"
+
+
+def test_stations_keep_their_names_and_an_empty_station_is_refused(tmp_path):
+    days = pd.date_range("2013-01-01", periods=120, freq="D")
+    frame = pd.concat([daily(day=days, cc="NA"), daily(day=days, cc="ZA")], ignore_index=True)
+    data = prepared(tmp_path, frame, "--group_col", "cc")
+    assert data.report["groups"] == ["NA", "ZA"]           # Namibia is not a missing value
+    frame.loc[130, "cc"] = ""
+    with pytest.raises(UserError, match=r"line 132: the --group_col column 'cc' is empty \(1 such row\(s\)\)"):
+        prepared(tmp_path, frame, "--group_col", "cc")
+
+
+def test_mean_of_duplicates_leaves_a_class_label_whole_and_sentinels_hide_labels(tmp_path):
+    days = pd.date_range("2013-01-01", periods=120, freq="D")
+    frame = daily(day=days, label=np.where(np.arange(120) % 3 == 0, "Yes", "No"))
+    twin = frame.iloc[[10]].assign(rh=0.0, label="Yes")
+    args = ["--target", "label", "--duplicates", "mean"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    base = ["--root_path", str(tmp_path), "--data_path", "t.csv", "--seq_len", "8", "--input_token_len", "4"]
+    pd.concat([frame, twin]).to_csv(tmp_path / "t.csv", index=False)
+    data = prepare(parse(base + args))
+    assert data.report["duplicates"]["conflicting_resolved"] == 1 and data.n_classes == 2
+    numbers = frame.assign(label=np.where(np.arange(120) % 3 == 0, 1, 0))
+    numbers.loc[20, "label"] = -9999
+    numbers.to_csv(tmp_path / "t.csv", index=False)
+    data = prepare(parse(base + ["--target", "label", "--na_values", "-9999"]))
+    assert data.report["splits"]["train"]["dropped"]["label_missing"] == 1
