@@ -14,6 +14,7 @@ def main(argv: list[str] | None = None) -> int:
         # heavy imports inside the guard so that --help and flag errors answer fast
         from exp.exp_classification import train_runs
         from exp.exp_pretrain import pretrain_runs
+        from exp.predict import predict_file
         from exp.retest import retest_runs
         from exp.summary import compare
         from utils.cli import parse
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
                 raise UserError("--is_training 0 re-tests classification runs; a pretrain run's test MSE is in "
                                 "its metrics.json")
             pretrain_runs(args, log)
+        elif args.task_name == "predict":
+            predict_file(args, log)
         elif args.is_training:
             train_runs(args, log)
         else:

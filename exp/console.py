@@ -58,6 +58,8 @@ def data_summary(report: dict) -> list[str]:
     ]
     if report["date_col"]:
         found = " (found by its values)" if report.get("date_col_found_by") == "values" else ""
+        if report.get("date_format") not in (None, "inferred format", "datetime"):
+            found += f", read as {report['date_format']}"
         lines.append(f"  time: column '{report['date_col']}'{found}, step {report['time_step']}")
     mapping = report["label"].get("mapping")
     if mapping:
@@ -107,23 +109,38 @@ def data_summary(report: dict) -> list[str]:
 
 
 COLUMNS = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "macro_f1")
+VERIFICATION = ("hss", "ets", "pss", "brier_skill")
+
+
+def _row(name: str, width: int, scores: dict, verification: dict | None) -> str:
+    cells = "".join(" " + _fmt(scores.get(c)) for c in COLUMNS)
+    if verification is not None:
+        cells += "".join(" " + _fmt(verification.get(c)) for c in VERIFICATION)
+    return f"{name:<{width}}" + cells
 
 
 def metrics_table(metrics: dict, title: str) -> list[str]:
     head = f"{title} (n={metrics['n']})"
     width = max(len(head), 26)
-    lines = [f"{head:<{width}}" + "".join(f"{c.replace('balanced_accuracy', 'bal_acc'):>10}" for c in COLUMNS)]
-    lines.append(f"{'model':<{width}}" + "".join(" " + _fmt(metrics[c]) for c in COLUMNS))
-    tuned = metrics.get("threshold_tuned")
-    if tuned:
-        lines.append(f"{'model @ threshold ' + format(tuned['threshold'], '.3f'):<{width}}"
-                     + "".join(" " + _fmt(tuned[c]) for c in COLUMNS))
+    binary = metrics.get("verification") is not None
+    names = [c.replace("balanced_accuracy", "bal_acc") for c in COLUMNS] + (list(VERIFICATION) if binary else [])
+    lines = [f"{head:<{width}}" + "".join(f"{c.replace('brier_skill', 'brier_ss'):>10}" for c in names)]
+    rule = metrics.get("decision_rule", {})
+    label = f"model @ threshold {rule['threshold']:.3f}" if rule.get("kind") == "threshold" else "model"
+    lines.append(_row(label, width, metrics, metrics.get("verification")))
+    if "argmax" in metrics:
+        lines.append(_row("model @ argmax", width, metrics["argmax"], None))
     for name, base in metrics["baselines"].items():
-        lines.append(f"{'baseline: ' + name:<{width}}" + "".join(" " + _fmt(base[c]) for c in COLUMNS))
+        lines.append(_row(f"baseline: {name}", width, base, base.get("verification") if binary else None))
     lines.append(f"ROC-AUC {_fmt(metrics['roc_auc'], 0)}  PR-AUC {_fmt(metrics['pr_auc'], 0)}  "
                  f"confusion matrix (rows true {metrics['labels']}, cols predicted): {metrics['confusion_matrix']}")
+    v = metrics.get("verification")
+    if v:
+        lines.append(f"verification (event = class {metrics['pos_label']}): POD {_fmt(v['pod'], 0)}  FAR {_fmt(v['far'], 0)}  "
+                     f"CSI {_fmt(v['csi'], 0)}  bias {_fmt(v['frequency_bias'], 0)}  Brier {_fmt(v['brier'], 0)}  "
+                     f"ECE {_fmt(v['ece'], 0)}")
+    lines += [f"WARNING: {line}" for line in metrics.get("warnings", [])]
     return lines
-
 
 
 def diagnosis_lines(diag: dict) -> list[str]:

@@ -5,44 +5,80 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-STALL_FRACTION = 0.01      # learning rate below 1% of its start counts as "could no longer move"
+from utils.early_stopping import improves
+
+STALL_FRACTION = 0.01      # learning rate below 1% of its value at the best epoch counts as "could no longer move"
 COLLAPSE_SHARE = 0.95      # one predicted class for this share of windows counts as collapse
 LEAK_AUC = 0.99            # a single column separating train classes this well is suspicious
 LEAK_ACCURACY = 0.995      # validation accuracy this high is suspicious for weather
+STEP_DECAYS = ("type1", "type2", "type3")
 
 
-def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, stop_reason: str, patience: int) -> dict:
-    """Stop reason, learning rates as fractions of the start, and a verdict: stalled, overfitting or neither.
+def _stall_advice(schedule: str | None, tmax: int | None, epochs_run: int) -> str:
+    if schedule in STEP_DECAYS:
+        return f"the step decay --lradj {schedule} shrank it; use --cosine or --lradj constant"
+    if schedule == "cosine":
+        if tmax is not None and epochs_run > tmax:
+            return f"the cosine reached its floor after epoch {tmax} of {epochs_run}; give a longer --tmax"
+        return f"the cosine was nearly at its floor (reached after epoch {tmax}); give a longer --tmax"
+    return "use a schedule that keeps the rate up longer"
 
-    ``rows`` are epochs.csv rows; ``best_epoch`` is 1-based.
+
+def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, stop_reason: str, patience: int, *,
+                     monitor: str = "val_loss", min_delta: float = 0.0, schedule: str | None = None,
+                     tmax: int | None = None) -> dict:
+    """Stop reason, learning rates, and a verdict: stalled, overfitting or neither.
+
+    ``rows`` are epochs.csv rows; ``best_epoch`` is 1-based; ``monitor`` and ``min_delta`` are the
+    early-stopping rule the run used, ``schedule`` (--lradj) and ``tmax`` choose the advice.
+    Stalled: the run stopped by patience or by its epoch budget with the rate under 1% of its value
+    at the best epoch (or every epoch after the best under 1% of ``learning_rate``), and no epoch
+    after the best beat it by more than ``min_delta``: the epochs that ended the run could not move
+    the model, so the stop says nothing about overfitting.
     """
     lr = [r["lr"] for r in rows]
     after = rows[best_epoch:]  # the epochs after the best one
+    at_best, at_stop = lr[best_epoch - 1], lr[-1]
     out = {
         "stop_reason": stop_reason,
         "epochs_run": len(rows),
         "best_epoch": best_epoch,
-        "lr_at_best_fraction": lr[best_epoch - 1] / learning_rate,
-        "lr_at_stop_fraction": lr[-1] / learning_rate,
+        "lr_at_best": at_best,
+        "lr_at_stop": at_stop,
+        "lr_at_best_fraction": at_best / learning_rate,
+        "lr_at_stop_fraction": at_stop / learning_rate,
+        "verdict_kind": None,
         "verdict": None,
     }
     if stop_reason.startswith("non-finite"):
+        out["verdict_kind"] = "diverged"
         out["verdict"] = "training diverged: non-finite loss or gradient; the best epoch before it was tested"
         return out
-    if not stop_reason.startswith("patience") or not after:
+    if not (stop_reason.startswith("patience") or stop_reason == "max epochs") or not after:
         return out
-    stalled = [r["lr"] < STALL_FRACTION * learning_rate for r in after]
-    if lr[-1] < STALL_FRACTION * learning_rate and sum(stalled) * 2 >= len(stalled):
-        out["verdict"] = (f"learning stalled: learning rate had decayed to {lr[-1]:.3g} "
-                          f"({lr[-1] / learning_rate:.2%} of its start) after the best epoch {best_epoch}; "
-                          "patience ran out on a model that could no longer move, not necessarily overfitting; "
-                          "use --cosine or --lradj constant")
+    best_value = rows[best_epoch - 1].get(monitor)
+    improved_after = best_value is not None and any(
+        improves(r.get(monitor, float("nan")), best_value, monitor, min_delta) for r in after)
+    # the rate that ended the run is under 1% of the one that found the best; or every epoch after the best
+    # ran under 1% of the peak (the best itself came at a rate too small to move the model further)
+    dead = at_stop < STALL_FRACTION * at_best or all(r["lr"] < STALL_FRACTION * learning_rate for r in after)
+    if dead and not improved_after:
+        out["verdict_kind"] = "stalled"
+        out["verdict"] = (f"learning stalled: learning rate had decayed to {at_stop:.3g} by epoch {len(rows)} "
+                          f"({100 * at_stop / at_best:.2g}% of its {at_best:.3g} at the best epoch {best_epoch}, "
+                          f"{100 * at_stop / learning_rate:.2g}% of --learning_rate), and no epoch after the best "
+                          f"improved {monitor} by more than {min_delta:g} of its best (--min_delta); the run ended "
+                          "on a model that could no longer move, not necessarily overfitting; "
+                          + _stall_advice(schedule, tmax, len(rows)))
+        return out
+    if not stop_reason.startswith("patience"):
         return out
     train = [rows[best_epoch - 1]["train_loss"]] + [r["train_loss"] for r in after]
     val_best = rows[best_epoch - 1]["val_loss"]
     val = [r["val_loss"] for r in after]
     if len(after) >= patience and all(b < a for a, b in zip(train, train[1:])) and all(v > val_best for v in val) \
             and val[-1] >= val[0]:
+        out["verdict_kind"] = "overfitting"
         out["verdict"] = (f"overfitting since epoch {best_epoch}: training loss kept falling "
                           f"({train[0]:.4f} -> {train[-1]:.4f}) while validation loss rose "
                           f"({val_best:.4f} -> {val[-1]:.4f})")

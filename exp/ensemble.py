@@ -1,11 +1,15 @@
 """The ensemble of one command's repeats (``--itr N``, N > 1): the members' test probabilities
 averaged and scored once, in its own folder ``<checkpoints>/<setting>_ensemble/``.
 
+``members.json`` names the member run folders (beside this one), so that ``--task_name predict
+--itr N`` averages the same runs on a new file.
+
 The rule is fixed in advance (equal weights, argmax of the mean), so nothing about the test set
 chooses it; it is reported beside the members' mean ± std, never instead of it.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +19,7 @@ from exp.evaluation import score_test
 from utils.atomic_io import write_csv, write_json
 
 ENSEMBLE = "ensemble"
+MEMBERS = "members.json"
 
 
 def mean_probabilities(run_dirs: list[Path], n_classes: int, labels: np.ndarray) -> np.ndarray:
@@ -38,6 +43,8 @@ def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
     metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
                            "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
     out_dir.mkdir(parents=True, exist_ok=True)
+    # relative to the checkpoints folder, so that a moved or copied checkpoints folder still works
+    write_json(out_dir / MEMBERS, {"members": [os.path.relpath(d, out_dir.parent) for d in run_dirs]})
     write_json(out_dir / "metrics.json", metrics)
     write_csv(out_dir / "predictions.csv", predictions)
     return metrics

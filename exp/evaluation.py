@@ -8,7 +8,10 @@ import torch.nn.functional as F
 
 from data_provider.windows import WindowSet, to_device
 from utils.distributed import gather_rows, shard, sum_all
+from exp import baselines
+from exp.threshold import predict_at
 from utils.metrics import baseline_metrics, classification_metrics
+from utils.verification import verification
 
 
 @torch.no_grad()
@@ -38,48 +41,114 @@ def majority_class(train: WindowSet, n_classes: int) -> int:
     return int(np.bincount(train.labels, minlength=n_classes).argmax())
 
 
-def score_split(probs: np.ndarray, windows: WindowSet, n_classes: int, pos_label: int,
-                majority: int, persistence: np.ndarray | None, persistence_fallback: int = 0) -> dict:
-    """The model's metrics (from class probabilities [n, n_classes]) and the trivial baselines',
-    all on the same windows: every baseline predicts every window (``persistence`` already holds
-    the fallback class where its rule is undefined, ``persistence_fallback`` of them)."""
-    y_pred = probs.argmax(axis=1)
+def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    return np.eye(n_classes)[np.asarray(labels, dtype=int)]
+
+
+def train_positive_share(data, pos_label: int) -> float | None:
+    share = data.report.get("splits", {}).get("train", {}).get("class_shares", {}).get(str(pos_label))
+    return None if share is None else float(share)
+
+
+def _scored(y_true, y_pred, probability, n_classes: int, pos_label: int, base_rate, rule: str) -> dict:
+    """A baseline's headline numbers and, for a binary task, its verification scores."""
+    out = baseline_metrics(y_true, y_pred, n_classes, pos_label, rule)
+    if n_classes == 2:
+        out["verification"] = verification(y_true, y_pred, probability[:, pos_label], pos_label, base_rate)
+    return out
+
+
+def baselines_for(data, split: str, pos_label: int, metric: str) -> dict:
+    """Every baseline on exactly the windows of ``split``: majority, persistence (rain labels),
+    climatology (dated tables) and the learned baseline."""
+    windows, n_classes = data.splits[split], data.n_classes
+    y, base_rate = windows.labels, train_positive_share(data, pos_label)
+    majority = majority_class(data.splits["train"], n_classes)
+    constant = np.full(len(windows), majority)
+    out = {"majority": _scored(y, constant, _one_hot(constant, n_classes), n_classes, pos_label, base_rate,
+                               f"always class {majority} (the most frequent class in train windows)")}
+    if data.persistence is not None:
+        fallback = data.report["splits"][split].get("persistence_fallback", 0)
+        rule = ("tomorrow like today: the label rule applied to the window's own last period"
+                + (f"; {fallback} window(s) whose last period holds a missing value get the majority class of "
+                   "train windows" if fallback else ""))
+        guess = data.persistence[split]
+        out["persistence"] = _scored(y, guess, _one_hot(guess, n_classes), n_classes, pos_label, base_rate, rule)
+        out["persistence"]["fallback_windows"] = fallback
+    for name, fit in (("climatology", baselines.climatology), ("learned", baselines.learned)):
+        forecast = fit(data, split, pos_label, metric)
+        if forecast is not None:
+            out[name] = _scored(y, forecast.prediction, forecast.probability, n_classes, pos_label, base_rate,
+                                forecast.rule)
+            out[name].update(forecast.details)
+    return out
+
+
+def beaten_by(metrics: dict) -> list[str]:
+    """One loud line per score (macro-F1, HSS) on which a baseline beats the model."""
+    lines = []
+    for key, label in (("macro_f1", "macro-F1"), ("hss", "HSS")):
+        model = metrics.get(key) if key == "macro_f1" else (metrics.get("verification") or {}).get(key)
+        scores = {name: (b.get(key) if key == "macro_f1" else (b.get("verification") or {}).get(key))
+                  for name, b in metrics["baselines"].items()}
+        scores = {name: v for name, v in scores.items() if v is not None}
+        if model is None or not scores:
+            continue
+        best = max(scores, key=scores.get)
+        if model < scores[best]:
+            lines.append(f"the model's {label} {model:.4f} is below the {best} baseline's {scores[best]:.4f}: "
+                         "this run is not a result yet")
+    return lines
+
+
+def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str = "macro_f1",
+                threshold: dict | None = None) -> dict:
+    """The model's metrics under its decision rule (argmax, or ``threshold`` = {"threshold",
+    "chosen_on", ...} chosen on validation), its verification scores, and every baseline, all on
+    the same windows."""
+    windows, n_classes = data.splits[split], data.n_classes
+    argmax = probs.argmax(axis=1)
+    y_pred = predict_at(probs[:, pos_label], threshold["threshold"], pos_label) if threshold else argmax
     metrics = classification_metrics(windows.labels, y_pred, probs, n_classes, pos_label)
+    metrics["decision_rule"] = {"kind": "threshold", **threshold} if threshold else {"kind": "argmax"}
+    if threshold:
+        metrics["threshold_tuned"] = threshold
+        if not np.array_equal(y_pred, argmax):
+            metrics["argmax"] = baseline_metrics(windows.labels, argmax, n_classes, pos_label,
+                                                 rule="the class of highest probability")
     shares = np.bincount(y_pred, minlength=n_classes) / max(len(y_pred), 1)
     metrics["predicted_class_shares"] = {str(c): float(shares[c]) for c in range(n_classes)}
-    baselines = {
-        "majority": baseline_metrics(windows.labels, np.full(len(windows), majority), n_classes, pos_label,
-                                     rule=f"always class {majority} (the most frequent class in train windows)")
-    }
-    if persistence is not None:
-        baselines["persistence"] = baseline_metrics(
-            windows.labels, persistence, n_classes, pos_label,
-            rule="tomorrow like today: the label rule applied to the window's own last period"
-                 + (f"; {persistence_fallback} window(s) whose last period holds a missing value get the "
-                    "majority class of train windows" if persistence_fallback else ""))
-        baselines["persistence"]["fallback_windows"] = persistence_fallback
-    metrics["baselines"] = baselines
+    if n_classes == 2:
+        metrics["verification"] = verification(windows.labels, y_pred, probs[:, pos_label], pos_label,
+                                               train_positive_share(data, pos_label))
+    metrics["baselines"] = baselines_for(data, split, pos_label, metric)
+    metrics["warnings"] = beaten_by(metrics)
     return metrics
 
 
-def predictions_frame(probs: np.ndarray, windows: WindowSet, row_dates, row_groups) -> pd.DataFrame:
+def predictions_frame(probs: np.ndarray, predicted: np.ndarray, windows: WindowSet, row_dates, row_groups) -> pd.DataFrame:
     frame = pd.DataFrame({
         "date": row_dates[windows.ends] if row_dates is not None else np.full(len(windows), ""),
         "group": row_groups[windows.ends],
         "true_label": windows.labels,
-        "predicted_label": probs.argmax(axis=1),
+        "predicted_label": predicted,
     })
     for c in range(probs.shape[1]):
         frame[f"prob_{c}"] = probs[:, c]
     return frame
 
 
-def score_test(probs: np.ndarray, data, pos_label: int) -> tuple[dict, pd.DataFrame]:
+def score_test(probs: np.ndarray, data, pos_label: int, metric: str = "macro_f1",
+               threshold: dict | None = None) -> tuple[dict, pd.DataFrame]:
     """Metrics and predictions.csv rows for the test split of ``data`` (a prepared data set), with
-    the baselines every test result is shown beside: a single run and an ensemble get the same."""
+    the baselines every test result is shown beside: a single run and an ensemble get the same.
+    ``predicted_label`` is the decision rule in force; ``predicted_label_argmax`` sits beside it
+    when a tuned threshold is that rule."""
+    metrics = score_split(probs, data, "test", pos_label, metric, threshold)
     test = data.splits["test"]
-    persistence = data.persistence["test"] if data.persistence is not None else None
-    fallback = data.report["splits"]["test"].get("persistence_fallback", 0)
-    metrics = score_split(probs, test, data.n_classes, pos_label,
-                          majority_class(data.splits["train"], data.n_classes), persistence, fallback)
-    return metrics, predictions_frame(probs, test, data.row_dates, data.row_groups)
+    argmax = probs.argmax(axis=1)
+    predicted = predict_at(probs[:, pos_label], threshold["threshold"], pos_label) if threshold else argmax
+    frame = predictions_frame(probs, predicted, test, data.row_dates, data.row_groups)
+    if threshold:
+        frame["predicted_label_argmax"] = argmax
+    return metrics, frame

@@ -28,7 +28,7 @@ from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
 from exp.run_folder import open_run, pick_device
 from exp.summary import append_summary, repeats, summary_row
-from exp.threshold import predict_at, tune_threshold
+from exp.threshold import tune_threshold
 from exp.training_loop import NonFiniteLoss, fit, mark_finished, set_epochs_from_steps
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
@@ -88,17 +88,15 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
     probs = softmax(logits.astype(np.float64))
-    metrics, predictions = score_test(probs, data, cfg.pos_label)
+    metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
+    threshold = None
     if cfg.threshold_tuning and data.n_classes == 2:
-        metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
+        # chosen on validation; then it is the decision rule every test figure uses
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, amp_enabled=amp)
         val_scores = softmax(val_logits)[:, cfg.pos_label]
-        threshold, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
-        tuned_pred = predict_at(probs[:, cfg.pos_label], threshold, cfg.pos_label)
-        tuned = classification_metrics(test.labels, tuned_pred, probs, 2, cfg.pos_label)
-        metrics["threshold_tuned"] = {"threshold": threshold, "chosen_on": f"validation {metric}",
-                                      f"validation_{metric}": val_value, **tuned}
-        predictions["predicted_label_tuned"] = tuned_pred
+        value, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
+        threshold = {"threshold": value, "chosen_on": f"validation {metric}", f"validation_{metric}": val_value}
+    metrics, predictions = score_test(probs, data, cfg.pos_label, metric, threshold)
     return metrics, predictions, seconds
 
 
@@ -170,7 +168,9 @@ def train_runs(args, log: RunLog) -> list[Path]:
         criterion = make_criterion(cfg, train.labels, data.n_classes)
         log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
             f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
-            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}")
+            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}; "
+            + (f"early stopping on {cfg.monitor}: patience {cfg.patience}, min_delta {cfg.min_delta:g} of the best"
+               if cfg.select_epoch == "best" else "no early stopping (--select_epoch last)"))
         val = data.splits["val"]
         validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
         history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
@@ -183,7 +183,8 @@ def train_runs(args, log: RunLog) -> list[Path]:
         best_row = history["rows"][history["best_epoch"] - 1]
         metrics["diagnosis"] = {
             **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
-                                         history["stop_reason"], cfg.patience),
+                                         history["stop_reason"], cfg.patience, monitor=cfg.monitor,
+                                         min_delta=cfg.min_delta, schedule=cfg.lradj, tmax=cfg.tmax),
             "collapse": diagnosis.collapse(metrics),
             "leakage": leaks + (diagnosis.implausible_validation(best_row["val_accuracy"]) if weather else []),
             "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
@@ -195,7 +196,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
                                       "global_batch": cfg.batch_size * STATE.world * cfg.accum_steps}
         write_json(run_dir / "metrics.json", metrics)
         write_csv(run_dir / "predictions.csv", predictions)
-        draw(run_dir, history, metrics, predictions, cfg)
+        draw(run_dir, history, metrics, predictions, cfg, data.report)
         append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
         mark_finished(run_dir)
         for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
@@ -215,9 +216,15 @@ def train_runs(args, log: RunLog) -> list[Path]:
     return run_dirs
 
 
-def draw(run_dir: Path, history: dict, metrics: dict, predictions: pd.DataFrame, cfg) -> None:
-    plots.learning_curves(pd.DataFrame(history["rows"]), history["best_epoch"], run_dir / "curves.png")
-    plots.confusion(metrics["confusion_matrix"], metrics["labels"], run_dir / "confusion_matrix.png")
+def draw(run_dir: Path, history: dict, metrics: dict, predictions: pd.DataFrame, cfg, report: dict) -> None:
+    title = plots.run_title(cfg, report)
+    names = plots.class_names(report, len(metrics["labels"]))
+    plots.learning_curves(pd.DataFrame(history["rows"]), history["best_epoch"], run_dir / "curves.png", title)
+    plots.confusion(metrics["confusion_matrix"], metrics["labels"], run_dir / "confusion_matrix.png", title, names)
     if len(metrics["labels"]) == 2 and metrics["roc_auc"] is not None:
         plots.roc_pr(predictions["true_label"].to_numpy(), predictions[f"prob_{cfg.pos_label}"].to_numpy(),
-                     cfg.pos_label, run_dir / "roc_pr.png")
+                     cfg.pos_label, run_dir / "roc_pr.png", title, names[cfg.pos_label])
+    if metrics.get("verification"):
+        v = metrics["verification"]
+        plots.reliability(v["reliability"], v["brier_reference_rate"], run_dir / "reliability.png", title,
+                          names[cfg.pos_label])

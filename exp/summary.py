@@ -14,12 +14,13 @@ from utils.errors import UserError
 SUMMARY = "summary.csv"
 REPEAT_METRICS = ("accuracy", "balanced_accuracy", "f1", "macro_f1", "roc_auc")
 # columns measured on the test split: fine to read, never to choose a run by
-TEST_COLUMNS = ("accuracy", "macro_f1", "f1", "roc_auc", "majority_accuracy", "majority_macro_f1",
-                "persistence_accuracy", "persistence_macro_f1")
+BASELINES = ("majority", "persistence", "climatology", "learned")
+TEST_COLUMNS = ("accuracy", "macro_f1", "f1", "roc_auc", "hss", "brier_skill", "beats_baselines",
+                *(f"{b}_{k}" for b in BASELINES for k in ("accuracy", "macro_f1", "hss")))
 ASCENDING = ("seconds", "peak_memory_mib", "parameters")  # smaller is better
 SHOWN = ["model_id", "seed", "strategy", "preset", "parameters", "epochs", "best_epoch", "monitor", "val_monitor",
-         "accuracy", "macro_f1", "f1", "roc_auc", "majority_macro_f1", "persistence_macro_f1", "leak", "seconds",
-         "peak_memory_mib"]
+         "accuracy", "macro_f1", "f1", "roc_auc", "hss", "majority_macro_f1", "persistence_macro_f1",
+         "climatology_macro_f1", "learned_macro_f1", "beats_baselines", "leak", "seconds", "peak_memory_mib"]
 
 
 def data_and_label(cfg) -> tuple[str, str]:
@@ -45,9 +46,11 @@ def summary_row(cfg, metrics: dict, run_dir: Path, val_monitor: float | None) ->
         "best_epoch": diagnosis["best_epoch"], "stop_reason": diagnosis["stop_reason"],
         "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "f1": metrics["f1"],
         "roc_auc": metrics["roc_auc"],
-        "majority_accuracy": base["majority"]["accuracy"], "majority_macro_f1": base["majority"]["macro_f1"],
-        "persistence_accuracy": base.get("persistence", {}).get("accuracy"),
-        "persistence_macro_f1": base.get("persistence", {}).get("macro_f1"),
+        "hss": (metrics.get("verification") or {}).get("hss"),
+        "brier_skill": (metrics.get("verification") or {}).get("brier_skill"),
+        "beats_baselines": not metrics.get("warnings"),
+        **{f"{b}_{k}": base.get(b, {}).get(k) for b in BASELINES for k in ("accuracy", "macro_f1")},
+        **{f"{b}_hss": (base.get(b, {}).get("verification") or {}).get("hss") for b in BASELINES},
         "seconds": diagnosis["cost"]["wall_seconds"], "peak_memory_mib": diagnosis["cost"]["peak_memory_mib"],
         "run_dir": str(run_dir),
     }
@@ -75,8 +78,9 @@ def compare(checkpoints: str, sort_by: str | None) -> list[str]:
     # summary.csv files written before these columns existed
     for column in ("data_file", "label", "monitor"):
         frame[column] = frame[column].fillna("not recorded") if column in frame else "not recorded"
-    if "val_monitor" not in frame:
-        frame["val_monitor"] = np.nan
+    for column in ("val_monitor", *(c for c in SHOWN if c != "leak")):
+        if column not in frame:
+            frame[column] = np.nan
     leak = frame["leakage_warning"].astype(str) if "leakage_warning" in frame else pd.Series("?", frame.index)
     frame["leak"] = leak.map({"True": "YES", "False": ""}).fillna("?")
     per_data = frame.groupby(["data_file", "label"])

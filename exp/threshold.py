@@ -1,24 +1,35 @@
-"""Decision threshold for binary tasks, chosen on validation windows only (``--threshold_tuning``)."""
+"""Decision threshold for binary tasks, chosen on validation windows only (``--threshold_tuning``
+for the model; always for the climatology and learned baselines)."""
 from __future__ import annotations
 
 import numpy as np
-
-from utils.metrics import classification_metrics
 
 
 def predict_at(positive_prob: np.ndarray, threshold: float, pos_label: int) -> np.ndarray:
     return np.where(positive_prob >= threshold, pos_label, 1 - pos_label)
 
 
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    den = 2 * tp + fp + fn
+    return np.divide(2 * tp, den, out=np.zeros(len(tp)), where=den > 0)   # sklearn's zero_division=0
+
+
 def tune_threshold(labels: np.ndarray, positive_prob: np.ndarray, pos_label: int, metric: str) -> tuple[float, float]:
     """The threshold that maximises ``metric`` (accuracy or macro_f1) on these windows; among ties,
-    the one nearest 0.5. Candidates: 0.5 and every midpoint between consecutive distinct scores."""
+    the one nearest 0.5, then the lower. Candidates: 0.5 and every midpoint between consecutive
+    distinct scores. Counted for all candidates at once from the sorted scores."""
+    positive_prob = np.asarray(positive_prob, dtype=np.float64)
+    is_pos = np.asarray(labels) == pos_label
     scores = np.unique(positive_prob)
     candidates = np.unique(np.concatenate(([0.5], (scores[1:] + scores[:-1]) / 2)))
-    best = (-1.0, 0.0, 0.5)
-    for t in candidates:
-        value = classification_metrics(labels, predict_at(positive_prob, t, pos_label), None, 2, pos_label)[metric]
-        key = (value, -abs(t - 0.5), t)
-        if key[:2] > best[:2]:
-            best = key
-    return float(best[2]), float(best[0])
+    pos_sorted, neg_sorted = np.sort(positive_prob[is_pos]), np.sort(positive_prob[~is_pos])
+    tp = len(pos_sorted) - np.searchsorted(pos_sorted, candidates, side="left")   # positives with p >= t
+    fp = len(neg_sorted) - np.searchsorted(neg_sorted, candidates, side="left")
+    fn, tn = len(pos_sorted) - tp, len(neg_sorted) - fp
+    if metric == "accuracy":
+        value = (tp + tn) / max(len(positive_prob), 1)
+    else:
+        value = (_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2
+    order = np.lexsort((candidates, np.abs(candidates - 0.5), -np.round(value, 12)))
+    best = order[0]
+    return float(candidates[best]), float(value[best])

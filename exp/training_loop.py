@@ -150,7 +150,8 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     # --select_epoch last: a fixed budget; the stopper still tracks the best validation epoch for the
     # log, but never stops, and checkpoint.pth follows the latest epoch
     keep_last = getattr(cfg, "select_epoch", "best") == "last"
-    stopper = EarlyStopping(cfg.monitor, cfg.train_epochs + 1 if keep_last else cfg.patience)
+    stopper = EarlyStopping(cfg.monitor, cfg.train_epochs + 1 if keep_last else cfg.patience,
+                            getattr(cfg, "min_delta", 0.0))
     generator = torch.Generator().manual_seed(cfg.seed_used)
     rows, first_epoch, stop_reason, non_finite = [], 0, "max epochs", None
     if resume is not None:

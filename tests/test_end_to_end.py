@@ -49,7 +49,7 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     metrics = json.loads((run_dir / "metrics.json").read_text())
     cm = metrics["confusion_matrix"]
     assert metrics["accuracy"] == (cm[0][0] + cm[1][1]) / sum(map(sum, cm))
-    assert set(metrics["baselines"]) == {"majority", "persistence"}
+    assert set(metrics["baselines"]) == {"majority", "persistence", "climatology", "learned"}
     assert metrics["n"] == json.loads((run_dir / "data_report.json").read_text())["splits"]["test"]["windows"]
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert list(epochs.columns[:6]) == ["epoch", "train_loss", "val_loss", "val_accuracy", "val_macro_f1", "lr"]

@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "splits too small to pick an epoch (validation is still logged)")
     g.add_argument("--patience", type=int, default=3, help="epochs without improvement of --monitor before stopping")
     g.add_argument("--min_delta", type=float, default=1e-4,
-                   help="an improvement of --monitor counts only above this fraction of the best value so far")
+                   help="early stopping counts an epoch as an improvement of --monitor only when it beats the best so "
+                        "far by more than min_delta x |best| (a fraction of the best, in its direction; 0: any gain)")
     g.add_argument("--monitor", default="val_loss", choices=sorted(MONITORS), help="validation metric for early stopping and the best checkpoint")
     g.add_argument("--cosine", action="store_true", help="cosine learning-rate schedule (same as --lradj cosine)")
     g.add_argument("--tmax", type=int, default=None, help="epochs for the cosine to reach its minimum (default: --train_epochs)")
@@ -233,6 +234,8 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
             raise UserError(f"--{key} must be 0 or more, got {getattr(args, key)}")
     if args.patience == 0:
         raise UserError("--patience must be at least 1")
+    if not args.min_delta >= 0:
+        raise UserError(f"--min_delta must be 0 or more (a fraction of the best --monitor value), got {args.min_delta}")
     if args.horizon == 0 and args.target_from:
         raise UserError("--horizon must be at least 1 with --target_from (the label looks at the steps after the window)")
     if args.d_model % args.n_heads or (args.d_model // args.n_heads) % 4:
@@ -258,6 +261,11 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
                             f"--input_token_len ({args.input_token_len}): every token must be real data")
     elif args.model != "timer_xl_classifier":
         raise UserError(f"--task_name classification uses --model timer_xl_classifier, not {args.model}")
+    if args.task_name == "predict":
+        if not args.output:
+            raise UserError("--task_name predict needs --output OUT.csv, the file to write the predictions to")
+        if Path(args.output).resolve() == (Path(args.root_path) / args.data_path).resolve():
+            raise UserError(f"--output {args.output} is the data file itself; give another file name")
     if args.data == "UEA":
         if not 0 <= args.val_ratio < 1:
             raise UserError(f"--val_ratio must be at least 0 and below 1, got {args.val_ratio}")

@@ -7,10 +7,25 @@ import math
 MONITORS = {"val_loss": False, "val_macro_f1": True, "val_accuracy": True}
 
 
+def improves(value: float, best: float | None, monitor: str, min_delta: float) -> bool:
+    """Whether ``value`` beats ``best`` by more than ``min_delta * |best|`` in the monitor's direction.
+
+    A relative margin, so one default suits a loss near 0.6 and a score near 0.9 alike; with
+    ``best`` 0 any strict improvement counts. A non-finite value never improves."""
+    if not math.isfinite(value):
+        return False
+    if best is None:
+        return True
+    gain = value - best if MONITORS[monitor] else best - value
+    return gain > min_delta * abs(best)
+
+
 class EarlyStopping:
     def __init__(self, monitor: str, patience: int, min_delta: float = 0.0):
         if monitor not in MONITORS:
             raise ValueError(f"monitor must be one of {sorted(MONITORS)}, got {monitor!r}")
+        if not min_delta >= 0:
+            raise ValueError(f"min_delta must be 0 or more, got {min_delta}")
         self.monitor = monitor
         self.patience = patience
         self.min_delta = min_delta
@@ -20,11 +35,7 @@ class EarlyStopping:
 
     def step(self, value: float, epoch: int) -> bool:
         """Record one epoch's value; True when it is a new best (save the weights then)."""
-        if not math.isfinite(value):
-            self.bad_epochs += 1
-            return False
-        sign = 1.0 if MONITORS[self.monitor] else -1.0
-        if self.best is None or sign * (value - self.best) > self.min_delta:
+        if improves(value, self.best, self.monitor, self.min_delta):
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
             return True
         self.bad_epochs += 1
