@@ -39,7 +39,7 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     assert out.strip().splitlines()[-1] == f"run folder: {run_dir}"
     assert run_dir.name.startswith("classification_tiny_timer_xl_classifier_PeruRainfall_rain_tp_mm-gt0.5-h2_sl8_it4_")
     for name in ("checkpoint.pth", "config.json", "data_report.json", "epochs.csv", "metrics.json",
-                 "predictions.csv", "train.log"):
+                 "predictions.csv", "train.log", "curves.png", "confusion_matrix.png", "reliability.png"):
         assert (run_dir / name).is_file(), name
 
     state = torch.load(run_dir / "checkpoint.pth", weights_only=True)

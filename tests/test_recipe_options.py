@@ -87,6 +87,8 @@ def test_val_ratio_zero_trains_on_all_of_train_and_retests_the_same(archive, cap
     assert (run_dir / "curves.png").exists()
     trained = json.loads((run_dir / "metrics.json").read_text())
     assert trained["diagnosis"]["best_epoch"] == 3
+    # archive sets have no calendar and no rain column: majority and the learned baseline only
+    assert set(trained["baselines"]) == {"majority", "learned"}
     assert main(uea_argv(archive, "--is_training", "0")) == 0
     retested = json.loads((run_dir / "metrics.json").read_text())
     assert retested["accuracy"] == trained["accuracy"]

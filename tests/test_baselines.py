@@ -1,0 +1,124 @@
+"""The baselines a meteorologist tries first: fitted on train windows, thresholds chosen on
+validation, scored on exactly the model's test windows."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import data_args
+from data_provider.rainfall import prepare
+from exp import baselines
+from exp.evaluation import score_test
+from exp.plots import class_names, run_title
+from exp.threshold import predict_at, tune_threshold
+from utils.metrics import classification_metrics
+
+
+def seasonal_table(n_days=3 * 365, seed=0) -> pd.DataFrame:
+    """Daily, one station: it rains often in winter months and rarely in summer ones."""
+    rng = np.random.default_rng(seed)
+    days = pd.date_range("2010-01-01", periods=n_days, freq="D")
+    wet = np.isin(days.month, [11, 12, 1, 2, 3])
+    rain = np.where(rng.random(n_days) < np.where(wet, 0.7, 0.15), rng.gamma(2.0, 2.0, n_days), 0.0)
+    return pd.DataFrame({"date": days, "station": "s1", "tp_mm": rain, "rh": rng.normal(70, 5, n_days)})
+
+
+@pytest.fixture
+def seasonal(tmp_path):
+    path = tmp_path / "rain.csv"
+    seasonal_table().to_csv(path, index=False)
+    args = data_args(path, group_col="station", rain_threshold=0)
+    return prepare(args)
+
+
+def test_climatology_is_the_train_rate_of_the_label_periods_month(seasonal):
+    data = seasonal
+    forecast = baselines.climatology(data, "test", pos_label=1, metric="macro_f1")
+    train, test = data.splits["train"], data.splits["test"]
+    dates = pd.DatetimeIndex(data.row_dates)
+    train_month = dates[train.ends + 1].month            # the label period's first step
+    test_month = dates[test.ends + 1].month
+    for month in np.unique(test_month):
+        expected = train.labels[train_month == month].mean()
+        assert np.allclose(forecast.probability[test_month == month, 1], expected)
+    assert forecast.details["fallback_windows"] == 0
+    # the class comes from a threshold chosen on the validation windows' own climatology
+    assert "chosen on validation macro_f1" in forecast.rule
+    assert len(forecast.prediction) == len(test)
+
+
+def test_a_month_without_train_windows_falls_back_to_the_overall_rate_and_is_counted(tmp_path):
+    frame = seasonal_table(n_days=400)          # train covers ~280 days: some months only appear later
+    path = tmp_path / "rain.csv"
+    frame.to_csv(path, index=False)
+    data = prepare(data_args(path, group_col="station", rain_threshold=0, split="0.5,0.25,0.25"))
+    forecast = baselines.climatology(data, "test", 1, "macro_f1")
+    overall = data.splits["train"].labels.mean()
+    unseen = forecast.details["fallback_windows"]
+    assert unseen > 0 and f"{unseen} window(s)" in forecast.rule
+    assert np.isclose(forecast.probability[:, 1], overall).sum() >= unseen
+
+
+def test_the_learned_baseline_reads_each_window_without_copying_it(seasonal):
+    data = seasonal
+    test = data.splits["test"]
+    features = baselines.window_features(test, total_column=0, total_steps=3)
+    gathered = test.gather(np.arange(len(test))).numpy().astype(np.float64)
+    assert np.allclose(features[:, :2], gathered[:, -1, :])            # last step of each variable
+    assert np.allclose(features[:, 2:4], gathered.mean(axis=1))        # window mean
+    assert np.allclose(features[:, 4], gathered[:, -3:, 0].sum(axis=1))  # recent total of tp_mm
+    forecast = baselines.learned(data, "test", 1, "macro_f1")
+    assert forecast.probability.shape == (len(test), 2) and np.allclose(forecast.probability.sum(axis=1), 1)
+    assert "logistic regression" in forecast.rule and "total of 'tp_mm' over the last 1 step(s)" in forecast.rule
+
+
+def test_every_baseline_scores_the_same_windows_and_a_beaten_model_is_called_out(seasonal):
+    data = seasonal
+    n = len(data.splits["test"])
+    always_dry = np.tile([0.9, 0.1], (n, 1))          # a "model" that never forecasts rain
+    metrics, predictions = score_test(always_dry, data, pos_label=1)
+    assert set(metrics["baselines"]) == {"majority", "persistence", "climatology", "learned"}
+    for name, base in metrics["baselines"].items():
+        v = base["verification"]
+        assert v["hits"] + v["false_alarms"] + v["misses"] + v["correct_negatives"] == n, name
+    assert metrics["n"] == n == len(predictions)
+    assert any(w.startswith("the model's macro-F1") for w in metrics["warnings"])
+    assert metrics["verification"]["pod"] == 0 and metrics["verification"]["far"] is None
+
+
+def test_a_tuned_threshold_is_the_rule_every_figure_uses(seasonal):
+    data = seasonal
+    test = data.splits["test"]
+    probs = np.column_stack([1 - np.linspace(0.2, 0.45, len(test)), np.linspace(0.2, 0.45, len(test))])
+    threshold = {"threshold": 0.3, "chosen_on": "validation macro_f1", "validation_macro_f1": 0.5}
+    metrics, predictions = score_test(probs, data, 1, "macro_f1", threshold)
+    tuned = predict_at(probs[:, 1], 0.3, 1)
+    assert (predictions["predicted_label"] == tuned).all()
+    assert (predictions["predicted_label_argmax"] == 0).all()
+    assert metrics["accuracy"] == classification_metrics(test.labels, tuned, probs, 2, 1)["accuracy"]
+    assert metrics["argmax"]["accuracy"] == pytest.approx((test.labels == 0).mean())
+    assert metrics["decision_rule"]["kind"] == "threshold"
+
+
+def test_the_vectorised_threshold_search_matches_a_plain_loop():
+    rng = np.random.default_rng(1)
+    for _ in range(60):
+        n = int(rng.integers(1, 40))
+        y, p = rng.integers(0, 2, n), np.round(rng.random(n), 1)
+        for metric in ("macro_f1", "accuracy"):
+            threshold, value = tune_threshold(y, p, 1, metric)
+            candidates = np.unique(np.concatenate(([0.5], (np.unique(p)[1:] + np.unique(p)[:-1]) / 2)))
+            values = [classification_metrics(y, predict_at(p, t, 1), None, 2, 1)[metric] for t in candidates]
+            assert value == pytest.approx(max(values))
+            assert classification_metrics(y, predict_at(p, threshold, 1), None, 2, 1)[metric] == pytest.approx(value)
+
+
+def test_pictures_name_the_classes_and_the_run():
+    assert class_names({"label": {"mode": "threshold"}}, 2) == ["no rain", "rain"]
+    assert class_names({"label": {"mode": "column", "mapping": {"No": 0, "Yes": 1}}}, 2) == ["No", "Yes"]
+    assert class_names({"label": {"mode": "column"}}, 3) == ["0", "1", "2"]
+
+    class Cfg:
+        e_layers, d_model, model_id, data = 4, 512, "seattle", "PeruRainfall"
+
+    title = run_title(Cfg, {"file": "datasets/sample/seattle_weather.csv", "label": {"column": "precipitation"}})
+    assert title == "seattle_weather.csv | label: precipitation | 4 layers x d_model 512 | seattle"
