@@ -16,7 +16,7 @@ from utils.lr_schedule import SCHEDULES
 
 # Flags that may differ between training and a re-test without changing what is tested.
 RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug",
-                 "resume", "ddp", "amp", "compile"}
+                 "resume", "ddp", "amp", "compile", "config"}
 
 
 def str2bool(text: str) -> bool:
@@ -34,7 +34,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False)
+    p = _Parser(description="Timer-XL time-series classification runner", allow_abbrev=False,
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="a YAML recipe of flag values (names as on the command line, without the dashes); "
+                        "flags given on the command line override it")
 
     g = p.add_argument_group("basic config")
     g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare", "predict"],
@@ -322,9 +326,77 @@ def epochs_for_steps(args, n_train_windows: int, world: int = 1) -> int:
     return max(1, math.ceil(args.train_steps / steps_per_epoch))
 
 
+def _config_path(argv: list[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == "--config":
+            if i + 1 >= len(argv):
+                raise UserError("--config needs a FILE (a YAML recipe)")
+            return argv[i + 1]
+        if arg.startswith("--config="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _recipe_value(action: argparse.Action, key: str, value, path: str):
+    """A YAML value checked the way argparse checks the same flag on the command line."""
+    where = f"{path}: '{key}'"
+    if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+        if not isinstance(value, bool):
+            raise UserError(f"{where} is a switch: give true or false, not {value!r}")
+        return value
+    if isinstance(action, argparse._AppendAction):
+        values = value if isinstance(value, list) else [value]
+        return [str(v) if action.type is None else action.type(str(v)) for v in values]
+    if value is not None and action.type is not None and not isinstance(value, bool):
+        try:
+            value = action.type(value if not isinstance(value, str) else value.strip())
+        except (TypeError, ValueError, argparse.ArgumentTypeError):
+            raise UserError(f"{where}: {value!r} is not a valid value (see python run.py --help)") from None
+    if action.choices is not None and value not in action.choices:
+        raise UserError(f"{where}: {value!r} is not one of {', '.join(map(str, action.choices))}")
+    if action.type is None and value is not None and not isinstance(value, str):
+        value = str(value)      # text flags (--split 0.7,0.15,0.15, --features a,b) stay text
+    return value
+
+
+def load_recipe(path: str, parser: argparse.ArgumentParser) -> dict:
+    """--config FILE: {flag name: value}; an unknown key is refused naming the nearest valid one."""
+    import difflib
+
+    import yaml
+
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"--config {path}: file not found")
+    try:
+        recipe = yaml.safe_load(file.read_text()) or {}
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise UserError(f"{path}: not valid YAML{where}; write one 'flag: value' per line") from None
+    if not isinstance(recipe, dict):
+        raise UserError(f"{path}: a recipe is a mapping of flag names to values, one 'flag: value' per line")
+    actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}
+    out = {}
+    for raw_key, value in recipe.items():
+        key = str(raw_key).lstrip("-").replace("-", "_")
+        if key not in actions:
+            near = difflib.get_close_matches(key, list(actions), n=1)
+            raise UserError(f"{path}: unknown key '{raw_key}'" + (f"; did you mean '{near[0]}'?" if near else
+                                                                  "; see python run.py --help for the flag names"))
+        out[key] = _recipe_value(actions[key], key, value, path)
+    return out
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
-    args = build_parser().parse_args(argv)
-    return resolve(args, explicit_flags(argv))
+    """Defaults <- the --config recipe <- the command line. A value from the recipe counts as given,
+    exactly like a typed flag (the preset, window-sizing and re-test checks read that)."""
+    parser = build_parser()
+    path = _config_path(argv)
+    recipe = load_recipe(path, parser) if path else {}
+    parser.set_defaults(**recipe)
+    args = parser.parse_args(argv)
+    return resolve(args, explicit_flags(argv) | set(recipe))
 
 
 def _same_setting(flag: str, saved, given) -> bool:
