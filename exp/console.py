@@ -84,9 +84,13 @@ def data_summary(report: dict) -> list[str]:
                      f"{', '.join(report['dropped_sparse'])}")
     cleaned = {name: c for name, c in report["cleaning"].items()
                if c["sentinels_to_missing"] or c["inf_to_missing"] or c["forward_filled"] or c["still_missing"]}
-    for name, c in cleaned.items():
-        lines.append(f"  cleaned '{name}': {c['sentinels_to_missing']} sentinel, {c['inf_to_missing']} inf -> missing; "
-                     f"{c['forward_filled']} filled forward; {c['still_missing']} still missing (their windows are dropped)")
+    same: dict[tuple, list[str]] = {}
+    for name, c in cleaned.items():   # columns cleaned alike (a missing hour empties them all) share a line
+        key = (c["sentinels_to_missing"], c["inf_to_missing"], c["forward_filled"], c["still_missing"])
+        same.setdefault(key, []).append(name)
+    for (sentinel, inf, filled, still), names in same.items():
+        lines.append(f"  cleaned {', '.join(repr(n) for n in names)}: {sentinel} sentinel, {inf} inf -> missing; "
+                     f"{filled} filled forward; {still} still missing (their windows are dropped)")
     cut = report["split"]
     if cut["kind"] == "time":
         lines.append(f"  split: one timeline for all groups: val from {cut['val_from']}, test from {cut['test_from']}")

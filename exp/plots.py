@@ -44,7 +44,11 @@ def class_names(report: dict, n_classes: int) -> list[str]:
 def run_title(cfg, report: dict) -> str:
     """Data file, label and model size in one line."""
     data = Path(report.get("file", "")).name or str(getattr(cfg, "data", ""))
-    label = report.get("label", {}).get("column") or report.get("problem") or ""
+    rule = report.get("label", {})
+    if rule.get("mode") == "threshold":
+        label = f"{rule['column']} > {rule['threshold']:g} over the next {rule['horizon']} step(s)"
+    else:
+        label = rule.get("column") or report.get("problem") or ""
     size = f"{cfg.e_layers} layers x d_model {cfg.d_model}"
     return " | ".join(part for part in (data, f"label: {label}" if label else "", size, cfg.model_id) if part)
 
@@ -80,7 +84,7 @@ def confusion(cm: list[list[int]], labels: list[int], path: Path, title: str = "
     names = names or [str(c) for c in labels]
     rows = cm.sum(axis=1, keepdims=True)
     normalised = np.divide(cm, rows, out=np.zeros(cm.shape, dtype=float), where=rows > 0)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(10.5, 4.3), constrained_layout=True)
     fig.suptitle(f"test confusion matrix | {title}" if title else "test confusion matrix", fontsize=10)
     for ax, values, panel, fmt in ((axes[0], cm, "counts", "{:d}"), (axes[1], normalised, "row-normalised", "{:.2f}")):
         ax.imshow(values, cmap="Blues", vmin=0)
@@ -123,7 +127,7 @@ def reliability(table: list[dict], base_rate: float | None, path: Path, title: s
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.plot([0, 1], [0, 1], "--", color="tab:gray", label="perfectly calibrated")
     if base_rate is not None:
-        ax.axhline(base_rate, linestyle=":", color="tab:green", label=f"train rate {base_rate:.2f} (climatology)")
+        ax.axhline(base_rate, linestyle=":", color="tab:green", label=f"train rate {base_rate:.2f} (the Brier skill reference)")
     x = [row["forecast_mean"] for row in table]
     y = [row["observed_frequency"] for row in table]
     ax.plot(x, y, "o-", color="tab:blue", label="model")

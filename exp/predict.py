@@ -21,6 +21,7 @@ from exp.ensemble import ENSEMBLE, MEMBERS
 from exp.evaluation import predict
 from exp.exp_classification import build_model, load_weights
 from exp.run_folder import pick_device
+from exp.plots import class_names
 from exp.threshold import predict_at
 from utils.atomic_io import read_json, write_csv
 from utils.cli import RUNTIME_FLAGS, build_parser, contradicting_flags, setting_name
@@ -160,22 +161,27 @@ def prediction_frame(probs: np.ndarray, predicted: np.ndarray, prepared) -> pd.D
     return frame
 
 
-def summary_lines(frame: pd.DataFrame, prepared, n_classes: int, pos_label: int) -> list[str]:
+def summary_lines(frame: pd.DataFrame, prepared, n_classes: int, pos_label: int, trained_report: dict) -> list[str]:
     report = prepared.report
+    names = class_names(trained_report, n_classes)
+    label = trained_report.get("label", {})
+    period = (f"the {label['horizon']} step(s) after" if label.get("mode") == "threshold"
+              else "the label of the window ending")
     unknown = int(frame["true_label"].isna().sum())
     lines = [f"{len(frame)} window(s) from {report['file']}; {unknown} with an unknown label"]
     for cause, n in report.get("dropped", {}).items():
         lines.append(f"  {n} row(s) end no window: {CAUSE_TEXT.get(cause, cause)}")
-    lines.append("forecast from each group's last window:")
+    lines.append(f"forecast from each group's last window (for {period} the date shown; dates as in the file's "
+                 "time column, converted to UTC where it held several offsets):")
     ends = prepared.windows.ends
     for group, rows in frame.groupby("group", sort=False):
         last = rows.iloc[-1]
-        chance = (f"p({pos_label}) {last[f'prob_{pos_label}']:.3f}" if n_classes == 2 else
-                  "p " + " ".join(f"{last[f'prob_{c}']:.3f}" for c in range(n_classes)))
+        chance = (f"p({names[pos_label]}) {last[f'prob_{pos_label}']:.3f}" if n_classes == 2 else
+                  "p " + " ".join(f"{names[c]} {last[f'prob_{c}']:.3f}" for c in range(n_classes)))
         # a window ending before the group's last step is not tomorrow's forecast: say so
         behind = int(np.flatnonzero(prepared.row_groups == group)[-1] - ends[rows.index[-1]])
         late = f"  (the last {behind} step(s) have incomplete inputs)" if behind else ""
-        lines.append(f"  {group}: {last['date']}  {chance}  -> class {last['predicted_label']}{late}")
+        lines.append(f"  {group}: {last['date']}  {chance}  -> {names[int(last['predicted_label'])]}{late}")
     return lines
 
 
@@ -184,9 +190,11 @@ def predict_file(args, log: RunLog) -> Path:
     configs = [run_config(run_dir, args) for run_dir in predictor.members]
     first = predictor.members[0]
     cfg = configs[0]
-    scaling = read_json(first / "data_report.json")["scaling_from_train"]
+    trained_report = read_json(first / "data_report.json")
+    scaling = trained_report["scaling_from_train"]
     # the members of one command share the data step (same flags, another seed): one reading serves all
-    prepared = prepare_prediction(cfg, cfg.feature_names, scaling["mean"], scaling["std"])
+    prepared = prepare_prediction(cfg, cfg.feature_names, scaling["mean"], scaling["std"],
+                                  trained_report.get("label", {}).get("mapping"))
     if len(prepared.windows) == 0:
         raise UserError(f"{prepared.report['file']}: no window of seq_len {cfg.seq_len} steps with complete inputs; "
                         f"give a file with at least {cfg.seq_len} consecutive observed steps per group")
@@ -204,7 +212,7 @@ def predict_file(args, log: RunLog) -> Path:
         log(f"decision rule: class {cfg.pos_label} when its probability is >= {threshold:.4f} (tuned on validation)")
     frame = prediction_frame(probs, predicted, prepared)
     write_csv(args.output, frame)
-    for line in summary_lines(frame, prepared, cfg.n_classes, cfg.pos_label):
+    for line in summary_lines(frame, prepared, cfg.n_classes, cfg.pos_label, trained_report):
         log(line)
     log(f"predictions: {args.output}")
     return Path(args.output)

@@ -31,6 +31,15 @@ def data_and_label(cfg) -> tuple[str, str]:
     return str(Path(cfg.root_path) / cfg.data_path), label or "no label"
 
 
+def preset_label(cfg) -> str:
+    """'small' only when the small sizes were used: a typed --d_model makes it 'custom'."""
+    sizes = ("e_layers", "d_model", "d_ff", "n_heads")
+    overridden = set(getattr(cfg, "explicit", [])) & set(sizes)
+    if cfg.preset == "none" or overridden or getattr(cfg, "adaptation", False):
+        return "custom (" + ", ".join(f"{k} {getattr(cfg, k)}" for k in sizes) + ")"
+    return cfg.preset
+
+
 def summary_row(cfg, metrics: dict, run_dir: Path, val_monitor: float | None) -> dict:
     """One run's line; ``val_monitor`` is the validation --monitor value of the tested epoch (None
     without a validation split), the only figure runs may be chosen by."""
@@ -41,7 +50,7 @@ def summary_row(cfg, metrics: dict, run_dir: Path, val_monitor: float | None) ->
         "setting": cfg.setting, "model_id": cfg.model_id, "seed": cfg.seed_used,
         "data_file": data_file, "data_stem": Path(data_file).stem, "label": label,
         "monitor": cfg.monitor, "val_monitor": val_monitor, "leakage_warning": bool(diagnosis["leakage"]),
-        "strategy": f"adaptation ({cfg.finetune})" if cfg.adaptation else "scratch", "preset": cfg.preset,
+        "strategy": f"adaptation ({cfg.finetune})" if cfg.adaptation else "scratch", "preset": preset_label(cfg),
         "parameters": diagnosis["cost"]["parameters_total"], "epochs": diagnosis["epochs_run"],
         "best_epoch": diagnosis["best_epoch"], "stop_reason": diagnosis["stop_reason"],
         "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "f1": metrics["f1"],

@@ -29,7 +29,9 @@ def tune_threshold(labels: np.ndarray, positive_prob: np.ndarray, pos_label: int
     if metric == "accuracy":
         value = (tp + tn) / max(len(positive_prob), 1)
     else:
-        value = (_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2
+        # macro over the classes that occur in truth or prediction (utils.metrics' convention)
+        pos_seen, neg_seen = ((tp + fn + fp) > 0).astype(int), ((tn + fp + fn) > 0).astype(int)
+        value = (_f1(tp, fp, fn) * pos_seen + _f1(tn, fn, fp) * neg_seen) / np.maximum(pos_seen + neg_seen, 1)
     order = np.lexsort((candidates, np.abs(candidates - 0.5), -np.round(value, 12)))
     best = order[0]
     return float(candidates[best]), float(value[best])

@@ -145,3 +145,14 @@ def test_the_resume_hints_name_the_run_folder(tmp_path, monkeypatch, capsys):
     capsys.readouterr()
     assert main(argv) == 2
     assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
+
+
+def test_a_preset_with_typed_sizes_is_recorded_as_custom():
+    from types import SimpleNamespace
+
+    from exp.summary import preset_label
+
+    sizes = dict(e_layers=1, d_model=32, d_ff=64, n_heads=2, adaptation=False)
+    assert preset_label(SimpleNamespace(preset="small", explicit=["d_model", "seq_len"], **sizes)) == \
+        "custom (e_layers 1, d_model 32, d_ff 64, n_heads 2)"
+    assert preset_label(SimpleNamespace(preset="small", explicit=["seq_len"], **sizes)) == "small"

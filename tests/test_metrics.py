@@ -1,6 +1,7 @@
 """Metrics come from one set of predictions and agree with their own confusion matrix."""
 import numpy as np
 import pytest
+from sklearn.metrics import f1_score
 
 from utils.metrics import classification_metrics
 
@@ -51,3 +52,23 @@ def test_perfect_ranking_scores_one():
     probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
     m = classification_metrics(y, probs.argmax(1), probs, 2)
     assert m["roc_auc"] == 1.0 and m["pr_auc"] == 1.0
+
+
+def test_multiclass_recall_equals_balanced_accuracy_when_a_class_is_absent():
+    y_true = np.array([0, 0, 1, 1, 2, 2, 4, 4])          # class 3 (snow) has no test window
+    y_pred = np.array([0, 1, 1, 1, 2, 0, 4, 2])
+    m = classification_metrics(y_true, y_pred, None, n_classes=5)
+    assert m["recall"] == pytest.approx(m["balanced_accuracy"])
+    assert m["macro_f1"] == pytest.approx(f1_score(y_true, y_pred, average="macro"))   # sklearn's own convention
+
+
+def test_predicting_a_rare_event_rarely_is_not_collapse():
+    from exp.diagnosis import collapse
+
+    def metrics(true_dry, predicted_dry):
+        return {"n": 1000, "predicted_class_shares": {"0": predicted_dry, "1": 1 - predicted_dry},
+                "per_class": {"0": {"support": int(1000 * true_dry)}, "1": {"support": int(1000 * (1 - true_dry))}},
+                "macro_f1": 0.6, "baselines": {"majority": {"macro_f1": 0.49}}}
+
+    assert collapse(metrics(true_dry=0.9535, predicted_dry=0.975)) == []          # rain in 5% of hours
+    assert collapse(metrics(true_dry=0.60, predicted_dry=0.99))[0].startswith("collapse: the model predicts class 0")

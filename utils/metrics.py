@@ -49,10 +49,14 @@ def classification_metrics(
     # balanced accuracy = mean recall over the classes that occur in y_true
     occurring = support > 0
     balanced = float(rec[occurring].mean()) if occurring.any() else None
+    # macro figures average the classes that occur (in truth or prediction), as sklearn does without
+    # a label list: a class absent from the test windows would otherwise add a 0 (recall would then
+    # disagree with balanced accuracy, which is the same quantity)
+    seen = occurring | (np.bincount(y_pred[(y_pred >= 0) & (y_pred < n_classes)], minlength=n_classes) > 0)
     if n_classes == 2:
         precision, recall, f1_main = prec[pos_label], rec[pos_label], f1[pos_label]
     else:
-        precision, recall, f1_main = prec.mean(), rec.mean(), f1.mean()
+        precision, recall, f1_main = prec[seen].mean(), rec[occurring].mean(), f1[seen].mean()
     weighted_f1 = float((f1 * support).sum() / support.sum()) if support.sum() else None
     roc_auc, pr_auc = _ranking_scores(y_true, probs, labels, pos_label)
     return {
@@ -62,7 +66,7 @@ def classification_metrics(
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1_main),
-        "macro_f1": float(f1.mean()),
+        "macro_f1": float(f1[seen].mean()) if seen.any() else 0.0,
         "weighted_f1": weighted_f1,
         "roc_auc": roc_auc,
         "pr_auc": pr_auc,
