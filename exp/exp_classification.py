@@ -5,6 +5,7 @@ Run folder ``<checkpoints>/<setting>/``:
     data_report.json   what the data step did
     checkpoint.pth     best-epoch weights, a plain state_dict (torch.load(weights_only=True))
     last.pth           what --resume needs
+    finished.json      written last: the run is tested and complete (--resume then does nothing)
     epochs.csv         one row per epoch
     metrics.json       test metrics of the best checkpoint beside the trivial baselines, and a diagnosis
     predictions.csv    one row per test window
@@ -146,10 +147,10 @@ def train_runs(args, log: RunLog) -> list[Path]:
     set_epochs_from_steps(args, len(few_shot_subset(data.splits["train"], args.subset_rand_ratio, args.seed)), log)
     run_dirs = []
     for ii in range(args.itr):
-        cfg, run_dir, resume = open_run(args, data, ii, log)
+        cfg, run_dir, resume, finished = open_run(args, data, ii, log)
         run_dirs.append(run_dir)
-        if resume is not None and resume["finished"]:
-            log(f"{run_dir} is already finished; its results are in metrics.json")
+        if finished:
+            log(f"{run_dir} is already finished ({finished['stop_reason']}); its results are in metrics.json")
             continue
         started = time.time()
         seed_everything(cfg.seed_used)
@@ -198,7 +199,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
         write_csv(run_dir / "predictions.csv", predictions)
         draw(run_dir, history, metrics, predictions, cfg, data.report)
         append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
-        mark_finished(run_dir)
+        mark_finished(run_dir, history)
         for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
             log(line)
         log(f"run folder: {run_dir}")

@@ -63,9 +63,9 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
         use_deterministic_algorithms()
     run_dirs = []
     for ii in range(args.itr):
-        cfg, run_dir, resume = open_run(args, data, ii, log)
-        if resume is not None and resume["finished"]:
-            log(f"{run_dir} is already finished; its results are in metrics.json")
+        cfg, run_dir, resume, finished = open_run(args, data, ii, log)
+        if finished:
+            log(f"{run_dir} is already finished ({finished['stop_reason']}); its results are in metrics.json")
             run_dirs.append(run_dir)
             continue
 
@@ -92,7 +92,7 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
         training = {k: v for k, v in history.items() if k != "rows"}
         write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
                                                                           "device": str(device)}})
-        mark_finished(run_dir)
+        mark_finished(run_dir, history)
         log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
         log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
             f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")

@@ -1,5 +1,5 @@
 """Opening a run folder: its resolved config, the guard against overwriting a finished or
-interrupted run, and what ``--resume`` continues from."""
+interrupted run, and what ``--resume`` continues from (or that the run is finished already)."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from exp.training_loop import LAST, read_last
+from exp.training_loop import FINISHED, read_finished, read_last
 from utils.atomic_io import read_json, write_json
 from utils.cli import contradicting_flags, setting_name
 from utils.distributed import STATE, barrier
@@ -62,8 +62,9 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
                         f"{flag}={saved[flag]} (not {getattr(args, flag)}); resume with the flags it was started with")
 
 
-def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path, dict | None]:
-    """Config and folder of repeat ``ii``; the last.pth state when resuming, else None.
+def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path, dict | None, dict | None]:
+    """Config and folder of repeat ``ii``; the last.pth state to resume from (else None); the
+    finished marker when the run is finished already (else None; its last.pth is then not read).
 
     Without --resume a folder that already holds a run is refused: a re-typed command must never
     overwrite hours of training. With --resume, flags that contradict the saved run are refused.
@@ -74,8 +75,12 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
     # a pretraining corpus is a folder of files (listed in data_report.json), not one file to hash
     cfg.data_sha256 = file_sha256(data.report["file"]) if Path(data.report["file"]).is_file() else None
     run_dir = Path(args.checkpoints) / cfg.setting
-    state = read_last(run_dir)
-    if args.resume and state is not None:
+    # a finished run's last.pth is not read (nothing continues it), except in folders from before
+    # finished.json, whose last.pth holds the finished flag
+    state = None if (run_dir / FINISHED).exists() else read_last(run_dir)
+    finished = read_finished(run_dir, state)
+    state = None if finished else state
+    if args.resume and (state is not None or finished):
         saved = read_json(run_dir / "config.json")
         differing = contradicting_flags(saved, args)
         if differing:
@@ -84,18 +89,20 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
                             f"({flag}={saved[flag]}); resume with the flags it was started with")
     elif args.resume:
         _refuse_resume_under_other_flags(args, run_dir)
-    elif state is not None and not state["finished"]:
+    elif state is not None:
         raise UserError(f"{run_dir} already holds a run stopped after epoch {state['epoch'] + 1}; to continue it, "
                         "run the same command with --resume added, or give another --model_id or --des for a new "
                         "one (nothing was changed)")
-    elif (run_dir / "metrics.json").exists():
+    elif finished or (run_dir / "metrics.json").exists():
         raise UserError(f"{run_dir} already holds a finished run (its results are in metrics.json); give another "
                         "--model_id or --des for a new one (nothing was changed)")
     barrier()  # every rank has checked the folder before rank 0 writes into it
     run_dir.mkdir(parents=True, exist_ok=True)
     log.attach(run_dir / "train.log")
+    if finished:
+        return cfg, run_dir, None, finished  # its config.json and data report stay as the run wrote them
     if args.resume and state is None:
         log(f"--resume: nothing to resume in {run_dir} (no finished epoch), starting it")
     write_json(run_dir / "config.json", vars(cfg))
     write_json(run_dir / "data_report.json", data.report)
-    return cfg, run_dir, state
+    return cfg, run_dir, state, None

@@ -5,10 +5,12 @@ Files it keeps in the run folder, each written atomically:
     checkpoint.pth  best weights so far (plain state_dict)
     last.pth        everything needed to continue after the last finished epoch
     epochs.csv      one row per finished epoch
+    finished.json   written once the run is tested: why it stopped, the tested epoch, when
 """
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
@@ -19,7 +21,7 @@ from tqdm import tqdm
 from torch.nn.parallel import DistributedDataParallel
 
 from data_provider.windows import to_device
-from utils.atomic_io import save_torch, write_csv
+from utils.atomic_io import read_json, save_torch, write_csv, write_json
 from utils.cli import epochs_for_steps
 from utils.distributed import STATE, shard, sum_all
 from utils.early_stopping import EarlyStopping
@@ -30,6 +32,7 @@ from utils.seeding import capture_rng_state, restore_rng_state
 
 LAST = "last.pth"
 BEST = "checkpoint.pth"
+FINISHED = "finished.json"
 
 
 class NonFiniteLoss(UserError):
@@ -124,11 +127,24 @@ def read_last(run_dir: Path) -> dict | None:
                         "another --des") from None
 
 
-def mark_finished(run_dir: Path) -> None:
-    state = read_last(run_dir)
-    if state is not None and not state["finished"]:
-        state["finished"] = True
-        save_torch(run_dir / LAST, state)
+def mark_finished(run_dir: Path, history: dict) -> None:
+    """A small marker beside the checkpoints: marking a run finished rewrites nothing large and
+    works whether or not last.pth is there."""
+    write_json(run_dir / FINISHED, {
+        "stop_reason": history["stop_reason"], "tested_epoch": history["best_epoch"],
+        "epochs_run": history["epochs_run"], "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def read_finished(run_dir: Path, last: dict | None = None) -> dict | None:
+    """The finished marker, or None for a run not (yet) finished. Folders written before the marker
+    existed kept a ``finished`` flag inside last.pth: pass that file's state as ``last`` to read it."""
+    if (run_dir / FINISHED).exists():
+        return read_json(run_dir / FINISHED)
+    if last is not None and last.get("finished"):
+        return {"stop_reason": last["stop_reason"], "tested_epoch": None, "epochs_run": len(last["rows"]),
+                "finished_at": None}
+    return None
 
 
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
@@ -191,7 +207,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         save_torch(run_dir / LAST, {
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "epoch": epoch,
-            "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason, "finished": False,
+            "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason,
             "config": {k: v for k, v in vars(cfg).items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
         shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items()) or "-"

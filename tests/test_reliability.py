@@ -5,7 +5,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pandas as pd
@@ -13,9 +12,10 @@ import pytest
 import torch
 
 import exp.training_loop as training_loop
+from exp import exp_classification
 from conftest import ROOT, rain_table
 from data_provider.windows import WindowSet
-from exp.training_loop import NonFiniteLoss, fit, run_epoch
+from exp.training_loop import NonFiniteLoss, fit, mark_finished, read_finished, run_epoch
 from models import timer_xl_classifier
 from run import main
 from utils.run_log import RunLog
@@ -38,25 +38,43 @@ def outputs(checkpoints):
     return metrics, epochs, (run_dir / "predictions.csv").read_bytes()
 
 
-def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
-    rain_table(n_rows=1500).to_csv(tmp_path / "rain.csv", index=False)
-    flags = ["--train_epochs", "6", "--patience", "6", "--dropout", "0.1"]
+# run.py in a child process that SIGKILLs itself at a fixed point: one optimiser step into the 3rd
+# epoch, after epoch 2's files are written and with the model already changed in memory. A real
+# kill (no Python cleanup) at a point that never depends on how fast the machine is.
+KILLED_IN_EPOCH_3 = """
+import os, signal, sys
+import exp.training_loop as loop
+from run import main
+
+real_epoch = loop.run_epoch
+
+def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epoch, lr):
+    calls = []
+
+    def loss_then_kill(*args):
+        calls.append(1)
+        if epoch == 2 and len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return batch_loss(*args)
+
+    return real_epoch(model, optimizer, windows, loss_then_kill, cfg, device, generator, epoch, lr)
+
+loop.run_epoch = run_epoch
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, monkeypatch):
+    monkeypatch.setattr(exp_classification, "draw", lambda *args: None)  # pictures are not compared
+    rain_table(n_rows=200).to_csv(tmp_path / "rain.csv", index=False)
+    flags = ["--train_epochs", "4", "--patience", "4", "--dropout", "0.1"]
     cut, whole = tmp_path / "cut", tmp_path / "whole"
-    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), *argv_for(tmp_path, cut, *flags)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    epochs_file = None
-    while time.time() < deadline and process.poll() is None:
-        found = list(cut.glob("*/epochs.csv"))
-        if found and len(pd.read_csv(found[0])) >= 2:
-            epochs_file = found[0]
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run finished before it could be killed; give it more work"
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    done = len(pd.read_csv(epochs_file))
-    assert 2 <= done < 6 and not (epochs_file.parent / "metrics.json").exists()
+    killed = subprocess.run([sys.executable, "-c", KILLED_IN_EPOCH_3, *argv_for(tmp_path, cut, *flags)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (run_dir,) = [p for p in cut.iterdir() if p.is_dir()]
+    assert len(pd.read_csv(run_dir / "epochs.csv")) == 2
+    assert not (run_dir / "metrics.json").exists() and not (run_dir / "finished.json").exists()
 
     assert main(argv_for(tmp_path, cut, *flags, "--resume")) == 0
     assert main(argv_for(tmp_path, whole, *flags)) == 0
@@ -64,7 +82,7 @@ def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path):
     assert resumed[0] == uninterrupted[0]  # metrics.json, every number
     pd.testing.assert_frame_equal(resumed[1], uninterrupted[1])  # every epoch, learning rates included
     assert resumed[2] == uninterrupted[2]
-    assert "resumed after epoch" in (epochs_file.parent / "train.log").read_text()
+    assert "resumed after epoch 2" in (run_dir / "train.log").read_text()
 
 
 def test_resuming_an_adapted_fine_tune_continues_its_schedule(tmp_path, monkeypatch, capsys):
@@ -105,10 +123,42 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
     assert before == {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
     assert main(argv + ["--resume"]) == 0
-    assert "is already finished" in capsys.readouterr().out
+    assert "is already finished (max epochs)" in capsys.readouterr().out
+    assert before == {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
     assert main(argv + ["--resume", "--learning_rate", "0.01"]) == 2
     assert "--resume: no run with these flags, but" in capsys.readouterr().err
     assert len([p for p in (tmp_path / "ck").iterdir() if p.is_dir()]) == 1
+    # finished.json alone says finished: a run whose last.pth was deleted to save space is not retrained
+    (run_dir / "last.pth").unlink()
+    del before["last.pth"]
+    assert main(argv + ["--resume"]) == 0
+    assert "is already finished" in capsys.readouterr().out
+    assert main(argv) == 2
+    assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
+    assert before == {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
+
+
+def test_a_run_folder_from_before_finished_json_is_read_from_last_pth(tmp_path, capsys):
+    rain_table().to_csv(tmp_path / "rain.csv", index=False)
+    argv = argv_for(tmp_path, tmp_path / "ck", "--train_epochs", "1")
+    assert main(argv) == 0
+    (run_dir,) = [p for p in (tmp_path / "ck").iterdir() if p.is_dir()]
+    # the old format: no marker, the flag inside last.pth
+    (run_dir / "finished.json").unlink()
+    state = torch.load(run_dir / "last.pth", weights_only=True)
+    torch.save({**state, "finished": True}, run_dir / "last.pth")
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
+    assert main(argv + ["--resume"]) == 0
+    assert "is already finished (max epochs)" in capsys.readouterr().out
+    assert before == {p.name: p.read_bytes() for p in run_dir.iterdir() if p.name != "train.log"}
+    # an old run stopped before it was tested is still one to resume
+    torch.save({**state, "finished": False}, run_dir / "last.pth")
+    (run_dir / "metrics.json").unlink()
+    assert main(argv) == 2
+    assert f"{run_dir} already holds a run stopped after epoch 1" in capsys.readouterr().err
 
 
 def tiny_model(seed=0):
@@ -211,6 +261,31 @@ def test_last_checkpoint_holds_everything_needed_and_loads_weights_only(tmp_path
     fit(tiny_model(), toy_windows(), sum_ce, lambda m: {"val_loss": 1.0}, loop_cfg(train_epochs=2), tmp_path,
         "cpu", RunLog())
     state = torch.load(tmp_path / "last.pth", weights_only=True)
-    assert {"model", "optimizer", "stopper", "epoch", "rows", "rng", "config", "finished"} <= state.keys()
+    assert {"model", "optimizer", "stopper", "epoch", "rows", "rng", "config"} <= state.keys()
     assert {"torch", "shuffle", "numpy", "python"} <= state["rng"].keys()
     assert state["epoch"] == 1 and len(state["rows"]) == 2
+
+
+def test_marking_a_run_finished_writes_a_small_marker_and_leaves_last_pth_alone(tmp_path):
+    history = fit(tiny_model(), toy_windows(), sum_ce, lambda m: {"val_loss": 1.0}, loop_cfg(train_epochs=2),
+                  tmp_path, "cpu", RunLog())
+    last = tmp_path / "last.pth"
+    written = (last.read_bytes(), last.stat().st_mtime_ns)
+    state = torch.load(last, weights_only=True)
+    assert read_finished(tmp_path, state) is None
+    mark_finished(tmp_path, history)
+    assert (last.read_bytes(), last.stat().st_mtime_ns) == written
+    marker = json.loads((tmp_path / "finished.json").read_text())
+    assert marker.keys() == {"stop_reason", "tested_epoch", "epochs_run", "finished_at"}
+    assert (marker["stop_reason"], marker["tested_epoch"], marker["epochs_run"]) == ("max epochs", 1, 2)
+    assert read_finished(tmp_path) == read_finished(tmp_path, state) == marker
+    # without last.pth too
+    last.unlink()
+    (tmp_path / "finished.json").unlink()
+    mark_finished(tmp_path, history)
+    assert read_finished(tmp_path) is not None and not last.exists()
+    # a folder written before the marker existed: the flag inside last.pth
+    (tmp_path / "finished.json").unlink()
+    assert read_finished(tmp_path, {**state, "finished": False}) is None
+    old = read_finished(tmp_path, {**state, "finished": True})
+    assert (old["stop_reason"], old["epochs_run"]) == ("max epochs", 2)

@@ -9,7 +9,8 @@ SEEDS=${SEEDS:-3}
 COMMON=(--train_epochs 20 --patience 5 --cosine --learning_rate 1e-4 --subset_rand_ratio "$RATIO" --itr "$SEEDS"
         --checkpoints "$CHECKPOINTS")
 MODEL_ID=fewshot_pretrain EPOCHS=20 PATIENCE=3 bash "$(dirname "$0")/pretrain.sh"
-PRETRAINED=$(ls -d "$CHECKPOINTS"/pretrain_fewshot_pretrain_*/checkpoint.pth | head -n 1)
+# shellcheck disable=SC2046
+PRETRAINED=$($PYTHON scripts/pick_pretrained.py "$CHECKPOINTS" fewshot_pretrain $(data_args)) || exit 2
 # shellcheck disable=SC2046
 $PYTHON run.py $(data_args) --preset small --model_id fewshot_scratch "${COMMON[@]}"
 # shellcheck disable=SC2046

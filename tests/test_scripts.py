@@ -1,0 +1,102 @@
+"""The shell scripts under scripts/classification, run with PYTHON pointing at a stub that prints
+the run.py command it would start (and runs any other script with the real interpreter)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, rain_table
+
+SCRIPTS = ROOT / "scripts" / "classification"
+DATA_FLAGS = "--group_col region --target_from tp_mm --rain_threshold 0.5 --horizon 1"
+FEATURES = ["tp_mm", "rh", "t2m_c"]  # rain_table's numeric columns; region names the groups
+
+
+@pytest.fixture
+def stub_python(tmp_path):
+    stub = tmp_path / "python_stub"
+    stub.write_text(f"""#!{sys.executable}
+import json, os, sys
+if sys.argv[1] == "run.py":
+    print("run.py " + json.dumps(sys.argv[2:]))
+else:
+    os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+""")
+    stub.chmod(0o755)
+    return stub
+
+
+def run_script(name, stub, tmp_path, **env):
+    env = {**os.environ, "PYTHON": str(stub), "ROOT_PATH": str(tmp_path), "DATA_PATH": "rain.csv",
+           "DATA_FLAGS": DATA_FLAGS, "SEQ_LEN": "8", "TOKEN_LEN": "4", "CHECKPOINTS": str(tmp_path / "ck"), **env}
+    done = subprocess.run(["bash", str(SCRIPTS / name)], env=env, capture_output=True, text=True, timeout=300)
+    started = [json.loads(line.removeprefix("run.py ")) for line in done.stdout.splitlines()
+               if line.startswith("run.py ")]
+    return done, started
+
+
+def flag(argv, name):
+    return argv[argv.index(name) + 1]
+
+
+def test_pretrain_sh_passes_the_data_flags(tmp_path, stub_python):
+    done, (argv,) = run_script("pretrain.sh", stub_python, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert " ".join(argv).count(DATA_FLAGS) == 1
+    assert (flag(argv, "--task_name"), flag(argv, "--root_path"), flag(argv, "--data_path")) == \
+        ("pretrain", str(tmp_path), "rain.csv")
+
+
+def fake_pretraining(checkpoints, name, data_path="rain.csv", features=FEATURES, finished=True, model_id="pretrain"):
+    """A pretraining run folder as far as choosing one reads it: config.json, checkpoint.pth, marker."""
+    run_dir = checkpoints / f"pretrain_{model_id}_timer_xl_{name}_0"
+    run_dir.mkdir(parents=True)
+    root = checkpoints.parent
+    (run_dir / "config.json").write_text(json.dumps({
+        "task_name": "pretrain", "model_id": model_id, "root_path": str(root), "data_path": data_path,
+        "split": "0.7,0.15,0.15", "feature_names": features, "data_sha256": None}))
+    (run_dir / "checkpoint.pth").write_bytes(b"")  # never loaded: run.py is the stub
+    if finished:
+        (run_dir / "finished.json").write_text(json.dumps({"stop_reason": "max epochs"}))
+    return run_dir
+
+
+def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_features(tmp_path, stub_python):
+    rain_table().to_csv(tmp_path / "rain.csv", index=False)
+    rain_table(seed=1).to_csv(tmp_path / "other.csv", index=False)
+    ck = tmp_path / "ck"
+    # in name order: the first three are what `ls | head -n 1` used to pick from
+    fake_pretraining(ck, "a_other", data_path="other.csv")
+    fake_pretraining(ck, "b_fewer_features", features=FEATURES[1:])
+    fake_pretraining(ck, "c_unfinished", finished=False)
+    fake_pretraining(ck, "e_other_id", model_id="fewshot")
+    right = fake_pretraining(ck, "d_right")
+    done, (argv,) = run_script("transfer.sh", stub_python, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert flag(argv, "--pretrain_model_path") == str(right / "checkpoint.pth")
+    assert " ".join(argv).count(DATA_FLAGS) == 1 and "--adaptation" in argv
+
+    # a path given by the user is used as given
+    done, (argv,) = run_script("transfer.sh", stub_python, tmp_path, PRETRAIN_MODEL_PATH="my.pth")
+    assert flag(argv, "--pretrain_model_path") == "my.pth"
+
+    # none fits: refused, naming each folder found and why it does not fit; nothing started
+    (right / "config.json").unlink()
+    done, started = run_script("transfer.sh", stub_python, tmp_path)
+    assert done.returncode == 2 and started == []
+    err = done.stderr
+    assert err.startswith(f"error: no pretraining run under {ck} fits {tmp_path / 'rain.csv'} (split 0.7,0.15,0.15) "
+                          f"with features {FEATURES}")
+    assert f"_a_other_0: pretrained on {tmp_path / 'other.csv'}" in err
+    assert f"_b_fewer_features_0: features {FEATURES[1:]} (this run: {FEATURES})" in err
+    assert "_c_unfinished_0: not finished" in err and "e_other_id" not in err
+
+    # two fit: refused, naming both
+    fake_pretraining(ck, "f_right_again")
+    fake_pretraining(ck, "g_right_too")
+    done, started = run_script("transfer.sh", stub_python, tmp_path)
+    assert done.returncode == 2 and started == []
+    assert "2 pretraining runs" in done.stderr and "f_right_again_0/checkpoint.pth" in done.stderr
+    assert "set PRETRAIN_MODEL_PATH" in done.stderr
