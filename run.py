@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from utils.errors import SKIPPED_EXIT, PretrainingSkipped, UserError
+from utils.errors import BAD_INPUT_EXIT, SKIPPED_EXIT, TRAINING_FAILURE_EXIT, PretrainingSkipped, TrainingFailure, UserError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +51,12 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return BAD_INPUT_EXIT
+    except TrainingFailure as err:
+        if debug:
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        return TRAINING_FAILURE_EXIT
     except KeyboardInterrupt:
         print(interrupted_message(args, log), file=sys.stderr)
         return 130

@@ -25,7 +25,7 @@ from utils.atomic_io import read_json, save_torch, write_csv, write_json
 from utils.cli import epochs_for_steps
 from utils.distributed import STATE, shard, sum_all
 from utils.early_stopping import EarlyStopping
-from utils.errors import UserError
+from utils.errors import TrainingFailure, UserError
 from utils.lr_schedule import learning_rate_at
 from utils.run_log import RunLog
 from utils.seeding import capture_rng_state, restore_rng_state
@@ -35,7 +35,7 @@ BEST = "checkpoint.pth"
 FINISHED = "finished.json"
 
 
-class NonFiniteLoss(UserError):
+class NonFiniteLoss(TrainingFailure):
     """Training produced NaN/inf; the message is the diagnosis."""
 
 
@@ -214,7 +214,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {shown} | lr {lr:.3g} | "
             f"{seconds:.1f}s{'  *best' if improved else ''}")
     if stopper.best_epoch is None and validate is not None:
-        raise UserError(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
+        raise TrainingFailure(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
                         "check the data report and lower --learning_rate")
     if keep_last:  # the tested epoch is the last one that finished
         tested, tested_value = len(rows), rows[-1].get(cfg.monitor)

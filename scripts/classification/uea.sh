@@ -25,7 +25,7 @@ shift
 # are worth more as training data (EXTRA="--val_ratio 0.2" keeps one, logged only); three seeds,
 # reported as mean +- std and as the ensemble of their mean probabilities. PRETRAIN=0 skips the
 # pretraining (the classifier then starts from random weights), as does a set whose series are too
-# short for one pretraining window (run.py exits 3 and says why; that set trains from scratch).
+# short for one pretraining window (run.py exits 4 and says why; that set trains from scratch).
 SIZES=(--e_layers 2 --d_model 128 --d_ff 256 --n_heads 8 --weight_decay 0.05 --learning_rate 1e-3 --cosine
        --seed 2021 --des uea)
 PRETRAIN_RECIPE=(--dropout 0.1 --batch_size 32 --train_steps 1500)
@@ -37,7 +37,7 @@ for NAME in "$@"; do
     STATUS=0
     $PYTHON run.py --task_name pretrain --is_training 1 --data UEA --root_path "$DATA_ROOT" --model_id "$NAME" \
       --checkpoints "$CHECKPOINTS" "${SIZES[@]}" "${PRETRAIN_RECIPE[@]}" --resume || STATUS=$?
-    if [ "$STATUS" = 3 ]; then
+    if [ "$STATUS" = 4 ]; then
       echo "uea.sh: no pretraining for $NAME (see above); its classifier trains from scratch" >&2
     elif [ "$STATUS" != 0 ]; then
       exit "$STATUS"
