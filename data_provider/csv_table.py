@@ -77,7 +77,7 @@ def parse_replacements(items: list[str] | None) -> dict[str, float]:
                 raise ValueError
             out[token.strip()] = float(number)
         except ValueError:
-            raise UserError(f"--replace {item!r}: give TOKEN=NUMBER, e.g. --replace T=0.001") from None
+            raise UserError(f"--replace {item!r}: give TOKEN=NUMBER, e.g. --replace T=0.001")
     return out
 
 
@@ -89,10 +89,10 @@ def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, low_memory=False, na_values=na_tokens or None)
     except pd.errors.EmptyDataError:
-        raise UserError(f"{path}: the file is empty; give a CSV with a header row and data rows") from None
+        raise UserError(f"{path}: the file is empty; give a CSV with a header row and data rows")
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         first = str(err).splitlines()[0]
-        raise UserError(f"{path}: cannot be read as CSV ({first}); give a comma-separated text file") from None
+        raise UserError(f"{path}: cannot be read as CSV ({first}); give a comma-separated text file")
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
         only = frame.columns[0]

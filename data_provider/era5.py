@@ -48,7 +48,7 @@ def _xarray():
     try:
         import xarray as xr
     except ImportError:
-        raise UserError("reading ERA5 NetCDF needs the optional extra: pip install xarray netCDF4") from None
+        raise UserError("reading ERA5 NetCDF needs the optional extra: pip install xarray netCDF4")
     return xr
 
 
@@ -92,7 +92,7 @@ def open_dataset(path: Path):
     try:
         ds = xr.open_dataset(path)
     except Exception as err:
-        raise UserError(f"{path}: cannot be read as NetCDF ({type(err).__name__}: {str(err)[:80]})") from None
+        raise UserError(f"{path}: cannot be read as NetCDF ({type(err).__name__}: {str(err)[:80]})")
     time = _coord(ds, TIME_NAMES, "time", path)
     if time != "time":
         ds = ds.rename({time: "time"})
@@ -124,9 +124,9 @@ def read_regions(path: Path) -> dict[str, dict]:
     try:
         regions = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise UserError(f"{path}: regions file not found") from None
+        raise UserError(f"{path}: regions file not found")
     except json.JSONDecodeError as err:
-        raise UserError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        raise UserError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})")
     for name, box in regions.items():
         if not isinstance(box, dict) or len(box.get("lat", [])) != 2 or len(box.get("lon", [])) != 2:
             raise UserError(f"{path}: region '{name}' needs \"lat\": [south, north] and \"lon\": [west, east]")

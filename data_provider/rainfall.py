@@ -44,7 +44,7 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     try:
         ratios = tuple(float(part) for part in text.split(","))
     except ValueError:
-        raise UserError(f"--split {text!r}: give three numbers like 0.7,0.15,0.15") from None
+        raise UserError(f"--split {text!r}: give three numbers like 0.7,0.15,0.15")
     if len(ratios) != 3 or any(r <= 0 for r in ratios):
         raise UserError(f"--split {text!r}: give three positive fractions for train,val,test like 0.7,0.15,0.15")
     if abs(sum(ratios) - 1.0) > 1e-6:

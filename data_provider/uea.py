@@ -32,7 +32,7 @@ def _parse_value(text: str, path: Path, line_no: int) -> float:
     try:
         return float(text)
     except ValueError:
-        raise UserError(f"{path}:{line_no}: {text[:30]!r} is not a number; is this a .ts file?") from None
+        raise UserError(f"{path}:{line_no}: {text[:30]!r} is not a number; is this a .ts file?")
 
 
 def read_ts(path: Path) -> tuple[list[np.ndarray], list[str]]:
@@ -112,7 +112,7 @@ def _stratified_split(indices: np.ndarray, labels: np.ndarray, args, name: str) 
         return train_test_split(indices, test_size=args.val_ratio, random_state=args.seed, stratify=labels)
     except ValueError as err:
         raise UserError(f"{name}: cannot hold out a stratified --val_ratio {args.val_ratio} of TRAIN ({err}); "
-                        "lower or raise --val_ratio, or give --val_ratio 0 --select_epoch last") from None
+                        "lower or raise --val_ratio, or give --val_ratio 0 --select_epoch last")
 
 
 def size_windows(args, longest: int) -> None:

@@ -124,7 +124,7 @@ def read_last(run_dir: Path) -> dict | None:
         # every command that opens this folder reads last.pth, so the way out is a fresh folder
         raise UserError(f"{path}: cannot be read ({type(err).__name__}); it is written atomically, so this file was "
                         f"damaged after the run wrote it; move {run_dir} away to start the run afresh, or give "
-                        "another --des") from None
+                        "another --des")
 
 
 def mark_finished(run_dir: Path, history: dict) -> None:

@@ -25,11 +25,11 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             from safetensors.torch import load_file
         except ImportError:
             raise UserError(f"{path}: reading .safetensors needs the safetensors package: "
-                            "pip install safetensors") from None
+                            "pip install safetensors")
         try:
             state = load_file(str(path), device="cpu")
         except Exception as err:
-            raise UserError(f"{path}: not a readable safetensors file ({type(err).__name__})") from None
+            raise UserError(f"{path}: not a readable safetensors file ({type(err).__name__})")
     else:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -41,7 +41,7 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
             why = (f"it holds Python objects or code ({refused.group(1)}) that weights_only loading refuses"
                    if refused else f"it is truncated or not a PyTorch checkpoint ({type(err).__name__})")
             raise UserError(f"{path}: cannot be loaded as plain weights: {why}; "
-                            "give a checkpoint that holds only tensors") from None
+                            "give a checkpoint that holds only tensors")
     for key in WRAPPER_KEYS:
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

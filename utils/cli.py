@@ -351,7 +351,7 @@ def _recipe_value(action: argparse.Action, key: str, value, path: str):
         try:
             value = action.type(value if not isinstance(value, str) else value.strip())
         except (TypeError, ValueError, argparse.ArgumentTypeError):
-            raise UserError(f"{where}: {value!r} is not a valid value (see python run.py --help)") from None
+            raise UserError(f"{where}: {value!r} is not a valid value (see python run.py --help)")
     if action.choices is not None and value not in action.choices:
         raise UserError(f"{where}: {value!r} is not one of {', '.join(map(str, action.choices))}")
     if action.type is None and value is not None and not isinstance(value, str):
@@ -373,7 +373,7 @@ def load_recipe(path: str, parser: argparse.ArgumentParser) -> dict:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise UserError(f"{path}: not valid YAML{where}; write one 'flag: value' per line") from None
+        raise UserError(f"{path}: not valid YAML{where}; write one 'flag: value' per line")
     if not isinstance(recipe, dict):
         raise UserError(f"{path}: a recipe is a mapping of flag names to values, one 'flag: value' per line")
     actions = {a.dest: a for a in parser._actions if a.dest not in ("help", "config")}

@@ -29,7 +29,7 @@ def class_weights(spec: str, train_labels: np.ndarray, n_classes: int) -> torch.
     try:
         weights = [float(w) for w in spec.split(",")]
     except ValueError:
-        raise UserError(f"--class_weights {spec!r}: give none, balanced, or one number per class like 1,3") from None
+        raise UserError(f"--class_weights {spec!r}: give none, balanced, or one number per class like 1,3")
     if len(weights) != n_classes or any(w <= 0 for w in weights):
         raise UserError(f"--class_weights {spec!r}: give {n_classes} positive numbers, one per class")
     return torch.tensor(weights, dtype=torch.float32)
