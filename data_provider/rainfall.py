@@ -25,19 +25,9 @@ import torch
 from data_provider import cleaning, labels as label_rules
 from data_provider.csv_table import OBSERVED, Table, group_column, load_table, parse_na_values, read_csv
 from data_provider.timeline import CAUSE_TEXT, CAUSES, positional_split, scan_windows, tally, time_split
+from data_provider.base import PreparedData
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
-
-
-@dataclass
-class PreparedData:
-    splits: dict[str, WindowSet]
-    n_classes: int
-    features: list[str]
-    persistence: dict[str, np.ndarray] | None   # persistence-baseline label per window, per split
-    row_dates: np.ndarray | None                # per global row
-    row_groups: np.ndarray                      # per global row
-    report: dict
 
 
 def parse_ratios(text: str) -> tuple[float, float, float]:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from data_provider.rainfall import PreparedData
+from data_provider.base import PreparedData
 from data_provider.windows import WindowSet
 from utils.errors import UserError
 

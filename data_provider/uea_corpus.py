@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_provider.rainfall import PreparedData, parse_ratios
+from data_provider.base import PreparedData
+from data_provider.rainfall import parse_ratios
 from data_provider.uea import clean_series, find_ts, longest_series, read_ts, size_windows
 from data_provider.windows import SPLITS, WindowSet, split_bounds
 from utils.errors import PretrainingSkipped, UserError
