@@ -8,6 +8,7 @@ handled in a way the report states, or refused with a line that says how to hand
 """
 from __future__ import annotations
 
+import difflib
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,8 +108,11 @@ def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
 
 def _require_column(frame: pd.DataFrame, path: Path, name: str, flag: str) -> None:
     if name not in frame.columns:
+        near = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.6)
+        near = near or [c for c in map(str, frame.columns) if c.lower() == name.lower()]
         raise UserError(
-            f"{path}: column '{name}' (from {flag}) not found; the file has: {', '.join(map(str, frame.columns))}"
+            f"{path}: column '{name}' (from {flag}) not found" + (f" (did you mean '{near[0]}'?)" if near else "")
+            + f"; the file has: {', '.join(map(str, frame.columns))}"
         )
 
 
@@ -353,6 +357,9 @@ def _group_names(path: Path, group_col: str, frame: pd.DataFrame) -> pd.Series:
 # ------------------------------------------------------------------------------------------ table
 def load_table(args) -> Table:
     path = Path(args.root_path) / args.data_path
+    if not path.exists() and Path(args.data_path).is_file():
+        raise UserError(f"{path}: file not found, but {args.data_path} exists from the current folder: give "
+                        f"--root_path {Path(args.data_path).parent or '.'}/ --data_path {Path(args.data_path).name}")
     _, na_tokens = parse_na_values(args.na_values)
     replacements = parse_replacements(getattr(args, "replace", None))
     frame = read_csv(path, na_tokens)

@@ -1,9 +1,11 @@
 """Every kind of bad input ends with exit code 2 and one line that names the problem, no traceback."""
+import os
+
 import pandas as pd
 import pytest
 import torch
 
-from conftest import rain_table
+from conftest import ROOT, rain_table
 from run import main
 
 
@@ -78,6 +80,11 @@ CASES = [
      "reads as a single column ('date;tp_mm'), not a CSV table; it looks separated by ';'"),
     ("label column missing", lambda p: write(p), ["--target", "rain_tomorrow"],
      "column 'rain_tomorrow' (from --target) not found; the file has: timestamp, region, tp_mm, rh, t2m_c, station_name"),
+    ("a column name off by its case", lambda p: write(p), ["--target_from", "TP_mm", "--rain_threshold", "1"],
+     "column 'TP_mm' (from --target_from) not found (did you mean 'tp_mm'?); the file has: timestamp"),
+    ("the data file given from the current folder", lambda p: write(p),
+     RAIN + ["--root_path", "/nonexistent", "--data_path", os.path.relpath(ROOT / "datasets/sample/seattle_weather.csv")],
+     "exists from the current folder: give --root_path"),
     ("rain column missing", lambda p: write(p), ["--target_from", "precip", "--rain_threshold", "1"],
      "column 'precip' (from --target_from) not found; the file has: timestamp, region"),
     ("label mixing numbers and text", lambda p: write(p, labelled([0, 1, "rain"] * 80)), ["--target", "label"],
