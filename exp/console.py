@@ -51,6 +51,10 @@ def data_summary(report: dict) -> list[str]:
         return uea_summary(report)
     if report.get("kind") == "uea_corpus":
         return corpus_summary(report)
+    if "rows_read" not in report:   # a loader of another kind (registered in data_provider.data_factory)
+        counts = ", ".join(f"{s} {info.get('windows', '?')}" for s, info in report.get("splits", {}).items())
+        return [f"data: {report.get('file', '?')} ({report.get('kind', 'other loader')}): windows {counts}",
+                *(f"  WARNING: {w}" for w in report.get("warnings", []))]
     lines = [
         f"data: {report['file']}: {report['rows_read']} rows, groups {', '.join(report['groups'])}",
         f"  label: {report['label']['rule']}",

@@ -19,7 +19,7 @@ from exp import console
 from exp.exp_classification import load_weights
 from exp.run_folder import open_run, pick_device
 from exp.training_loop import fit, mark_finished, set_epochs_from_steps
-from models import timer_xl
+from models import FORECASTERS
 from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
 from utils.distributed import barrier
@@ -70,7 +70,7 @@ def pretrain_runs(args, log: RunLog) -> list[Path]:
             continue
 
         seed_everything(cfg.seed_used)
-        model = timer_xl.Model(cfg).to(device)
+        model = FORECASTERS[cfg.model](cfg).to(device)
         total, _ = count_parameters(model)
         log(f">>> pretrain run {ii + 1}/{args.itr}: {cfg.setting}")
         log(f"model timer_xl: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads, "

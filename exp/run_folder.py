@@ -32,9 +32,11 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
-def file_sha256(path: str) -> str:
+def file_sha256(path: str) -> str | None:
     """SHA-256 of a data file, read once per process for as long as the file is unchanged
     (every repeat of --itr records it)."""
+    if not Path(path).is_file():   # a folder of archive files, or windows a loader made itself
+        return None
     stat = Path(path).stat()
     return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
@@ -73,7 +75,7 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
     cfg.seed_used = args.seed + ii
     cfg.setting = setting_name(args, ii)
     # a pretraining corpus is a folder of files (listed in data_report.json), not one file to hash
-    cfg.data_sha256 = file_sha256(data.report["file"]) if Path(data.report["file"]).is_file() else None
+    cfg.data_sha256 = file_sha256(data.report["file"])
     run_dir = Path(args.checkpoints) / cfg.setting
     # a finished run's last.pth is not read (nothing continues it), except in folders from before
     # finished.json, whose last.pth holds the finished flag

@@ -9,6 +9,8 @@ import argparse
 import math
 from pathlib import Path
 
+from data_provider.data_factory import DATA_LOADERS
+from models import CLASSIFIERS, FORECASTERS
 from models.timer_xl_classifier import POOLINGS, PRESETS
 from utils.early_stopping import MONITORS
 from utils.errors import UserError
@@ -52,15 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "--monitor value at its best epoch)")
     g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
     g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
-    g.add_argument("--model", default="timer_xl_classifier", choices=["timer_xl_classifier", "timer_xl"],
-                   help="timer_xl_classifier for classification; timer_xl (the forecaster) for pretraining")
+    g.add_argument("--model", default="timer_xl_classifier", choices=sorted(CLASSIFIERS) + sorted(FORECASTERS),
+                   help=f"classification: {', '.join(sorted(CLASSIFIERS))}; pretraining: {', '.join(sorted(FORECASTERS))}")
     g.add_argument("--des", default="exp", help="free-text description; part of the run folder name")
     g.add_argument("--itr", type=int, default=1, help="number of repeats; repeat i uses seed + i")
     g.add_argument("--seed", type=int, default=2021, help="random seed; a CPU run with the same seed repeats exactly")
     g.add_argument("--debug", action="store_true", help="show Python tracebacks for errors")
 
     g = p.add_argument_group("data")
-    g.add_argument("--data", default="PeruRainfall", choices=["PeruRainfall", "UEA"],
+    g.add_argument("--data", default="PeruRainfall", choices=sorted(DATA_LOADERS),
                    help="PeruRainfall: the generic rainfall CSV loader (any station/region CSV); "
                         "UEA: ROOT/NAME_TRAIN.ts and ROOT/NAME_TEST.ts with --root_path ROOT --model_id NAME")
     g.add_argument("--val_ratio", type=float, default=0.2,
@@ -255,16 +257,20 @@ def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
     if args.learning_rate <= 0:
         raise UserError(f"--learning_rate must be positive, got {args.learning_rate}")
     if args.task_name == "pretrain":
-        if "model" in explicit and args.model != "timer_xl":
-            raise UserError(f"--task_name pretrain trains --model timer_xl, not {args.model}")
-        args.model, args.monitor = "timer_xl", "val_loss"
+        forecaster = next(iter(FORECASTERS))
+        if "model" in explicit and args.model not in FORECASTERS:
+            raise UserError(f"--task_name pretrain trains a forecaster ({', '.join(sorted(FORECASTERS))}), "
+                            f"not {args.model}")
+        args.model = args.model if args.model in FORECASTERS else forecaster
+        args.monitor = "val_loss"
         # (archive windows are sized from the data set --model_id names, after this check)
         sized_later = args.data == "UEA" and "input_token_len" not in explicit
         if args.seq_len % args.input_token_len and not sized_later:
             raise UserError(f"--task_name pretrain needs --seq_len ({args.seq_len}) to be a multiple of "
                             f"--input_token_len ({args.input_token_len}): every token must be real data")
-    elif args.model != "timer_xl_classifier":
-        raise UserError(f"--task_name classification uses --model timer_xl_classifier, not {args.model}")
+    elif args.model not in CLASSIFIERS:
+        raise UserError(f"--task_name {args.task_name} uses a classifier ({', '.join(sorted(CLASSIFIERS))}), "
+                        f"not {args.model}")
     if args.task_name == "predict":
         if not args.output:
             raise UserError("--task_name predict needs --output OUT.csv, the file to write the predictions to")
