@@ -44,8 +44,11 @@ def _decide(val_prob: np.ndarray, val_labels: np.ndarray, prob: np.ndarray, pos_
 
 # ----------------------------------------------------------------------------------- climatology
 def _period_keys(data, windows: WindowSet, sub_daily: bool) -> np.ndarray:
-    horizon = int(data.report["label"].get("horizon") or 0)
-    first_label_step = windows.ends + (1 if horizon >= 1 else 0)
+    # a rain label describes the steps after the window; a --target column's label is its value on
+    # the window's last row, so that row's calendar is the label's
+    label = data.report["label"]
+    ahead = label.get("mode") == "threshold" and int(label.get("horizon") or 0) >= 1
+    first_label_step = windows.ends + (1 if ahead else 0)
     dates = pd.DatetimeIndex(data.row_dates[first_label_step])
     return (dates.month * 100 + dates.hour).to_numpy() if sub_daily else dates.month.to_numpy() * 100
 

@@ -39,7 +39,9 @@ def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
     """Score the mean of the repeats' test probabilities; write metrics.json and predictions.csv
     to ``out_dir``. Returns the metrics."""
     probs = mean_probabilities(run_dirs, data.n_classes, data.splits["test"].labels)
-    metrics, predictions = score_test(probs, data, cfg.pos_label)
+    # the baselines' thresholds are chosen on the same validation metric as the members'
+    metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
+    metrics, predictions = score_test(probs, data, cfg.pos_label, metric)
     metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
                            "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
     out_dir.mkdir(parents=True, exist_ok=True)

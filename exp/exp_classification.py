@@ -44,6 +44,11 @@ from utils.run_log import RunLog
 from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
+def check_pos_label(pos_label: int, n_classes: int) -> None:
+    if not 0 <= pos_label < n_classes:
+        raise UserError(f"--pos_label {pos_label}: the classes are 0..{n_classes - 1}; name one of them")
+
+
 def build_model(cfg) -> torch.nn.Module:
     return CLASSIFIERS[cfg.model](cfg)
 
@@ -129,6 +134,7 @@ def train_runs(args, log: RunLog) -> list[Path]:
     if args.adaptation:
         adopt_checkpoint_architecture(args, log)
     data = data_provider(args)
+    check_pos_label(args.pos_label, data.n_classes)
     for line in console.data_summary(data.report):
         log(line)
     pad = left_pad_length(args.seq_len, args.input_token_len)

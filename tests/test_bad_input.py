@@ -118,6 +118,8 @@ CASES = [
      "first: 2015-01-03 05:00:00"),
     ("--max_missing_share out of range", lambda p: write(p), RAIN + ["--max_missing_share", "0"],
      "--max_missing_share must be in (0, 1], got 0.0"),
+    ("a positive class that does not exist", lambda p: write(p), RAIN + ["--pos_label", "2"],
+     "--pos_label 2: the classes are 0..1; name one of them"),
     ("split not summing to 1", lambda p: write(p), RAIN + ["--split", "0.6,0.2,0.1"], "the fractions sum to 0.9, not 1"),
     ("checkpoint missing", lambda p: write(p), RAIN + ["--adaptation", "--pretrain_model_path", "missing.pth"],
      "missing.pth: checkpoint not found; check --pretrain_model_path"),

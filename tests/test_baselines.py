@@ -122,3 +122,19 @@ def test_pictures_name_the_classes_and_the_run():
 
     title = run_title(Cfg, {"file": "datasets/sample/seattle_weather.csv", "label": {"column": "precipitation"}})
     assert title == "seattle_weather.csv | label: precipitation | 4 layers x d_model 512 | seattle"
+
+
+def test_a_label_column_is_dated_by_its_own_row(tmp_path):
+    frame = seasonal_table()
+    frame["wet_today"] = (frame["tp_mm"] > 0).astype(int)     # a label about the window's last day
+    path = tmp_path / "rain.csv"
+    frame.to_csv(path, index=False)
+    args = data_args(path, group_col="station")
+    args.target_from, args.rain_threshold, args.target = None, None, "wet_today"
+    data = prepare(args)
+    forecast = baselines.climatology(data, "test", 1, "macro_f1")
+    train, test = data.splits["train"], data.splits["test"]
+    dates = pd.DatetimeIndex(data.row_dates)
+    for month in np.unique(dates[test.ends].month):
+        rate = train.labels[dates[train.ends].month == month].mean()
+        assert np.allclose(forecast.probability[dates[test.ends].month == month, 1], rate)
