@@ -24,7 +24,8 @@ import torch
 
 from data_provider import cleaning, labels as label_rules
 from data_provider.csv_table import OBSERVED, Table, group_column, load_table, parse_na_values, read_csv
-from data_provider.timeline import CAUSE_TEXT, CAUSES, positional_split, scan_windows, tally, time_split
+from data_provider.timeline import (CAUSE_TEXT, CAUSES, group_bounds, positional_split, scan_windows, tally,
+                                    time_split)
 from data_provider.base import PreparedData
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
@@ -158,8 +159,7 @@ def prepare(args) -> PreparedData:
     warnings: list[str] = []
 
     group_values = frame[group_column(table)].to_numpy().astype(str)
-    group_starts = np.flatnonzero(np.r_[True, group_values[1:] != group_values[:-1]])
-    group_stops = np.r_[group_starts[1:], len(frame)]
+    group_starts, group_stops = group_bounds(group_values)
     groups = [str(group_values[a]) for a in group_starts]
     group_ids = np.repeat(np.arange(len(groups)), group_stops - group_starts)
     observed = frame[OBSERVED].to_numpy(dtype=bool)
@@ -276,7 +276,7 @@ def prepare(args) -> PreparedData:
     label_missing_share = {} if label_values is None else {
         name: float(np.isnan(label_values[row_split == s]).mean()) if (row_split == s).any() else 0.0
         for s, name in enumerate(SPLITS)}
-    _check_windows(table, splits, split_report, by_group, missing_share, label_missing_share,
+    _check_windows(table, splits, split_report, missing_share, label_missing_share,
                    check_classes=not unlabeled)
     if not unlabeled and len(groups) > 1:
         warnings += _single_class_groups(splits["train"], group_values, label_column)
@@ -353,17 +353,14 @@ def prepare(args) -> PreparedData:
     )
 
 
-def _check_windows(table: Table, splits: dict, split_report: dict, by_group: dict, missing_share: dict,
+def _check_windows(table: Table, splits: dict, split_report: dict, missing_share: dict,
                    label_missing_share: dict[str, float], check_classes: bool = True) -> None:
     for split in SPLITS:
         if len(splits[split]):
             continue
         info = split_report[split]
-        columns: dict[str, int] = {}
-        for entry in by_group.values():
-            for column, n in entry[split]["dropped_by_column"].items():
-                columns[column] = columns.get(column, 0) + n
-        worst = sorted(columns, key=columns.get, reverse=True)[:3]
+        columns = info["input_missing_by_column"]      # most windows blocked first
+        worst = list(columns)[:3]
         blame = "; ".join(f"'{c}' (missing in {missing_share[c]:.0%} of rows) blocks {columns[c]} window(s)"
                           for c in worst)
         dropped = ", ".join(f"{n} {cause}" for cause, n in info["dropped"].items())
@@ -420,8 +417,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
     frame = table.frame
     sentinels, _ = parse_na_values(args.na_values)
     group_values = frame[group_column(table)].to_numpy().astype(str)
-    group_starts = np.flatnonzero(np.r_[True, group_values[1:] != group_values[:-1]])
-    group_stops = np.r_[group_starts[1:], len(frame)]
+    group_starts, group_stops = group_bounds(group_values)
     values, _, _ = cleaning.mark_missing(np.column_stack([_numeric_column(table, c) for c in features]), sentinels)
     cleaning.forward_fill(values, group_starts, args.max_gap)
     scaled = (values - np.array([mean[c] for c in features])) / np.array([std[c] for c in features])

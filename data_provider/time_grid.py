@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_provider.timeline import group_bounds
 from utils.errors import UserError
 
 DAY = pd.Timedelta(days=1)
@@ -115,8 +116,7 @@ def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: 
     """Every group from its first to its last stamp, one row per step, with index arithmetic:
     a row's new position is its group's offset plus its steps since the group's first stamp."""
     groups = frame[group_col].to_numpy()
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    stops = np.r_[starts[1:], len(frame)]
+    starts, stops = group_bounds(groups)
     stamps = _stamps_ns(frame[date_col])
     first, last = stamps[starts], stamps[stops - 1]
     lengths = (last - first) // step_ns + 1

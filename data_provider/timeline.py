@@ -26,6 +26,12 @@ CAUSE_TEXT = {
 }
 
 
+def group_bounds(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[start, stop) rows of each group of a table sorted by group (groups are contiguous)."""
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]]) if len(groups) else np.zeros(0, dtype=np.int64)
+    return starts, np.r_[starts[1:], len(groups)].astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Split:
     row_split: np.ndarray            # [rows] 0 train, 1 val, 2 test

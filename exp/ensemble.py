@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from exp.evaluation import score_test
+from exp.threshold import tuning_metric
 from utils.atomic_io import write_csv, write_json
 
 ENSEMBLE = "ensemble"
@@ -40,8 +41,7 @@ def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
     to ``out_dir``. Returns the metrics."""
     probs = mean_probabilities(run_dirs, data.n_classes, data.splits["test"].labels)
     # the baselines' thresholds are chosen on the same validation metric as the members'
-    metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
-    metrics, predictions = score_test(probs, data, cfg.pos_label, metric)
+    metrics, predictions = score_test(probs, data, cfg.pos_label, tuning_metric(cfg.monitor))
     metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
                            "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
 from exp.run_folder import open_run, pick_device
 from exp.summary import append_summary, repeats, summary_row
-from exp.threshold import tune_threshold
+from exp.threshold import tune_threshold, tuning_metric
 from exp.training_loop import NonFiniteLoss, fit, mark_finished, set_epochs_from_steps
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
@@ -94,7 +94,7 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
     probs = softmax(logits.astype(np.float64))
-    metric = "accuracy" if cfg.monitor == "val_accuracy" else "macro_f1"
+    metric = tuning_metric(cfg.monitor)
     threshold = None
     if cfg.threshold_tuning and data.n_classes == 2:
         # chosen on validation; then it is the decision rule every test figure uses

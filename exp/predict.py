@@ -24,7 +24,7 @@ from exp.run_folder import pick_device
 from exp.plots import class_names
 from exp.threshold import predict_at
 from utils.atomic_io import read_json, write_csv
-from utils.cli import RUNTIME_FLAGS, build_parser, contradicting_flags, setting_name
+from utils.cli import RUNTIME_FLAGS, contradicting_flags, saved_config, setting_name
 from utils.errors import UserError
 from utils.metrics import softmax
 from utils.run_log import RunLog
@@ -84,8 +84,7 @@ def find_predictor(args) -> Predictor:
         raise UserError(f"--task_name predict: no trained classification run with --model_id {args.model_id} "
                         f"under {root} (--checkpoints); train it first or give --run_dir")
     if args.itr > 1:
-        defaults = vars(build_parser().parse_args([]))
-        ensembles = sorted({root / setting_name(argparse.Namespace(**{**defaults, **saved}), ENSEMBLE)
+        ensembles = sorted({root / setting_name(saved_config(saved), ENSEMBLE)
                             for _, saved in runs if saved.get("itr") == args.itr})
         if not ensembles:
             raise UserError(f"--itr {args.itr}: no run of --model_id {args.model_id} under {root} was trained with "
@@ -112,9 +111,7 @@ def run_config(run_dir: Path, args) -> argparse.Namespace:
     if saved.get("data") == "UEA":
         raise UserError(f"--task_name predict applies to runs trained on a CSV (--data PeruRainfall); {run_dir} was "
                         "trained on the UEA archive: re-test it with --is_training 0 instead")
-    cfg = argparse.Namespace(**{**vars(build_parser().parse_args([])), **saved})
-    for flag in RUNTIME_FLAGS:
-        setattr(cfg, flag, getattr(args, flag))
+    cfg = saved_config(saved, runtime=args)
     cfg.root_path, cfg.data_path = args.root_path, args.data_path
     return cfg
 

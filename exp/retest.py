@@ -1,7 +1,6 @@
 """``--is_training 0``: re-test a trained run's best checkpoint with the settings in its config.json."""
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from exp import console
 from exp.exp_classification import build_model, evaluate_test
 from exp.run_folder import file_sha256, pick_device
 from utils.atomic_io import read_json, write_csv, write_json
-from utils.cli import RUNTIME_FLAGS, build_parser, contradicting_flags
+from utils.cli import contradicting_flags, saved_config
 from utils.errors import UserError
 from utils.run_log import RunLog
 
@@ -62,9 +61,7 @@ def retest_runs(args, log: RunLog) -> list[Path]:
         log.attach(run_dir / "train.log")
         saved = read_json(run_dir / "config.json")
         # a folder written before a flag existed re-tests with that flag's default
-        cfg = argparse.Namespace(**{**vars(build_parser().parse_args([])), **saved})
-        for flag in RUNTIME_FLAGS:
-            setattr(cfg, flag, getattr(args, flag))
+        cfg = saved_config(saved, runtime=args)
         log(f">>> re-test {run_dir}")
         data = data_provider(cfg)
         if data.features != saved["feature_names"]:

@@ -5,6 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def tuning_metric(monitor: str) -> str:
+    """Thresholds (the model's and the baselines') are chosen on validation accuracy when the run
+    monitors it, else on validation macro-F1."""
+    return "accuracy" if monitor == "val_accuracy" else "macro_f1"
+
+
 def predict_at(positive_prob: np.ndarray, threshold: float, pos_label: int) -> np.ndarray:
     return np.where(positive_prob >= threshold, pos_label, 1 - pos_label)
 

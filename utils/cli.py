@@ -405,6 +405,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     return resolve(args, explicit_flags(argv) | set(recipe))
 
 
+def saved_config(saved: dict, runtime=None) -> argparse.Namespace:
+    """A run's config.json as the namespace it was trained with: a flag newer than the run takes its
+    default, and with ``runtime`` (this command's flags) the runtime flags are this command's."""
+    cfg = argparse.Namespace(**{**vars(build_parser().parse_args([])), **saved})
+    for flag in RUNTIME_FLAGS if runtime is not None else ():
+        setattr(cfg, flag, getattr(runtime, flag))
+    return cfg
+
+
 def _same_setting(flag: str, saved, given) -> bool:
     if flag.endswith("_path") and saved is not None and given is not None:
         return Path(saved) == Path(given)  # datasets/x/ and datasets/x are the same folder
