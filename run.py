@@ -12,11 +12,7 @@ def main(argv: list[str] | None = None) -> int:
     args, log = None, None  # for the interrupt message: what was running, and in which run folder
     try:
         # heavy imports inside the guard so that --help and flag errors answer fast
-        from exp.exp_classification import train_runs
-        from exp.exp_pretrain import pretrain_runs
-        from exp.predict import predict_file
-        from exp.retest import retest_runs
-        from exp.summary import compare
+        from exp.tasks import TASKS
         from utils.cli import parse
         from utils.run_log import RunLog
 
@@ -27,20 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         if not init_from_env(args.use_gpu, args.ddp).is_main:
             disable_writes()  # under torchrun only rank 0 writes files
         log = RunLog()
-        if args.task_name == "compare":
-            for line in compare(args.checkpoints, args.sort_by):
-                print(line)
-        elif args.task_name == "pretrain":
-            if not args.is_training:
-                raise UserError("--is_training 0 re-tests classification runs; a pretrain run's test MSE is in "
-                                "its metrics.json")
-            pretrain_runs(args, log)
-        elif args.task_name == "predict":
-            predict_file(args, log)
-        elif args.is_training:
-            train_runs(args, log)
-        else:
-            retest_runs(args, log)
+        TASKS[args.task_name].load()(args, log)
         shutdown()
         return 0
     except PretrainingSkipped as err:

@@ -355,20 +355,23 @@ def _group_names(path: Path, group_col: str, frame: pd.DataFrame) -> pd.Series:
 
 
 # ------------------------------------------------------------------------------------------ table
-def load_table(args) -> Table:
+def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: bool | None = None) -> Table:
+    """The table the flags in ``args`` describe; ``label_mapping``: a trained run's text-label mapping
+    to apply instead of working one out from this file's values; ``unlabeled``: read no label
+    (default: when pretraining)."""
     path = Path(args.root_path) / args.data_path
     if not path.exists() and Path(args.data_path).is_file():
         raise UserError(f"{path}: file not found, but {args.data_path} exists from the current folder: give "
                         f"--root_path {Path(args.data_path).parent or '.'}/ --data_path {Path(args.data_path).name}")
     _, na_tokens = parse_na_values(args.na_values)
-    replacements = parse_replacements(getattr(args, "replace", None))
+    replacements = parse_replacements(args.replace)
     frame = read_csv(path, na_tokens)
     rows_read = len(frame)
 
     group_col = args.group_col or None
     if group_col:
         _require_column(frame, path, group_col, "--group_col")
-    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
+    unlabeled = args.task_name == "pretrain" if unlabeled is None else unlabeled
     if args.target and args.target_from:
         raise UserError("give only one of --target and --target_from")
     if not unlabeled and not (args.target or args.target_from):
@@ -396,7 +399,7 @@ def load_table(args) -> Table:
     numeric, skipped, mapping = _typed_columns(
         frame, path, date_col=date_col, group_col=group_col, label_col=label_col, source_col=source_col,
         requested=requested, excluded=excluded, replacements=replacements, replaced=replaced,
-        known_mapping=getattr(args, "label_mapping", None))
+        known_mapping=label_mapping)
 
     internal_group = group_col or "__group__"
     if group_col:
@@ -408,7 +411,7 @@ def load_table(args) -> Table:
     if date_col:
         frame[date_col], date_format = _parse_dates(frame, date_col, path)
         frame, exact, merged = _resolve_duplicates(frame, path, date_col, internal_group, group_col,
-                                                   getattr(args, "duplicates", "error"), label_col)
+                                                   args.duplicates, label_col)
         frame = frame.assign(__order__=frame[internal_group].map(order))
         frame = frame.sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
         frame[OBSERVED] = True

@@ -14,7 +14,6 @@ Order of operations, each chosen so that no window sees anything from after its 
 """
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -149,7 +148,7 @@ def _single_class_groups(train: WindowSet, group_values: np.ndarray, label_colum
 def prepare(args) -> PreparedData:
     """Windows for classification, or (``--task_name pretrain``) unlabeled windows whose span is
     ``seq_len + output_token_len``: the input plus the points the last token must forecast."""
-    unlabeled = getattr(args, "task_name", "classification") == "pretrain"
+    unlabeled = args.task_name == "pretrain"
     table = load_table(args)
     ratios = parse_ratios(args.split)
     sentinels, _ = parse_na_values(args.na_values)
@@ -307,7 +306,7 @@ def prepare(args) -> PreparedData:
         "time_step": table.step,
         "snapped_to_grid": table.snapped,
         "duplicates": {"exact_dropped": table.exact_duplicates, "conflicting_resolved": table.conflicting_duplicates,
-                       "policy": getattr(args, "duplicates", "error")},
+                       "policy": args.duplicates},
         "date_col": table.date_col,
         "date_col_found_by": table.date_detected_from,
         "date_format": table.date_format,
@@ -410,10 +409,9 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
     label_from = args.target or args.target_from
     unlabeled = bool(label_from) and label_from not in header
     # the run's text-label mapping, not one worked out again from this file's values
-    args = argparse.Namespace(**{**vars(args), "features": ",".join(features), "exclude": None,
-                                 "label_mapping": label_mapping,
-                                 **({"target": None, "target_from": None, "task_name": "pretrain"} if unlabeled else {})})
-    table = load_table(args)
+    args = args.derive(features=",".join(features), exclude=None,
+                       **({"target": None, "target_from": None} if unlabeled else {}))
+    table = load_table(args, label_mapping, unlabeled=unlabeled)
     frame = table.frame
     sentinels, _ = parse_na_values(args.na_values)
     group_values = frame[group_column(table)].to_numpy().astype(str)

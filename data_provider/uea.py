@@ -115,16 +115,15 @@ def _stratified_split(indices: np.ndarray, labels: np.ndarray, args, name: str) 
                         "lower or raise --val_ratio, or give --val_ratio 0 --select_epoch last")
 
 
-def size_windows(args, longest: int) -> None:
-    """Set ``input_token_len`` (about --tokens_per_series tokens; with --adaptation the checkpoint's,
+def window_sizes(cfg, longest: int) -> dict[str, int]:
+    """``input_token_len`` (about --tokens_per_series tokens; with --adaptation the checkpoint's,
     adopted before the data is read) and ``seq_len`` (the longest series in whole tokens), each
-    unless given on the command line."""
-    typed = set(getattr(args, "explicit", []))
-    if "input_token_len" not in typed and not getattr(args, "adaptation", False):
-        args.input_token_len = max(1, math.ceil(longest / args.tokens_per_series))
-    token = args.input_token_len
-    wanted = args.seq_len if "seq_len" in typed else longest
-    args.seq_len = math.ceil(wanted / token) * token
+    unless the user gave it."""
+    token = cfg.input_token_len
+    if "input_token_len" not in cfg.explicit and not cfg.adaptation:
+        token = max(1, math.ceil(longest / cfg.tokens_per_series))
+    wanted = cfg.seq_len if "seq_len" in cfg.explicit else longest
+    return {"input_token_len": token, "seq_len": math.ceil(wanted / token) * token}
 
 
 def longest_series(root: Path, name: str) -> int:
@@ -156,7 +155,8 @@ def prepare_uea(args) -> PreparedData:
     # TRAIN alone sizes the window: the test set must not shape the model it is scored on
     lengths = np.array([s.shape[1] for s in cleaned_train])
     longest = int(lengths.max())
-    size_windows(args, longest)
+    sizes = window_sizes(args, longest)
+    args = args.derive(**sizes)
     token = args.input_token_len
 
     # stratified validation share of TRAIN; the test set is never looked at for choices. With
@@ -231,4 +231,5 @@ def prepare_uea(args) -> PreparedData:
         "warnings": warnings,
     }
     return PreparedData(splits=splits, n_classes=len(classes), features=[f"dim_{c}" for c in range(C)],
-                        persistence=None, row_dates=None, row_groups=case_ids, report=report)
+                        persistence=None, row_dates=None, row_groups=case_ids, report=report, kind="uea",
+                        window_sizes=sizes)

@@ -27,7 +27,7 @@ import torch
 
 from data_provider.base import PreparedData
 from data_provider.rainfall import parse_ratios
-from data_provider.uea import clean_series, find_ts, longest_series, read_ts, size_windows
+from data_provider.uea import clean_series, find_ts, longest_series, read_ts, window_sizes
 from data_provider.windows import SPLITS, WindowSet, split_bounds
 from utils.errors import PretrainingSkipped, UserError
 
@@ -63,20 +63,22 @@ def prepare_uea_corpus(args) -> PreparedData:
     if not files:
         raise UserError(f"{root}: no *_TRAIN.ts files here or one folder down; --task_name pretrain --data UEA "
                         "pretrains on every archive TRAIN file under --root_path")
-    sized_for = None
-    typed = set(getattr(args, "explicit", []))
+    sized_for, sizes = None, {}
+    typed = args.explicit
     if find_ts(root, args.model_id, "TRAIN").is_file() and "input_token_len" not in typed:
         longest = longest_series(root, args.model_id)
-        size_windows(args, longest)  # the classifier's token length (and a typed --seq_len in whole tokens)
-        token = args.input_token_len
+        sizes = window_sizes(args, longest)  # the classifier's token length (and a typed --seq_len in whole tokens)
+        token = sizes["input_token_len"]
         if "output_token_len" not in typed:
-            args.output_token_len = token
+            sizes["output_token_len"] = token
+        output_token_len = sizes.get("output_token_len", args.output_token_len)
         if "seq_len" not in typed:
-            args.seq_len = (longest - args.output_token_len) // token * token
-            if args.seq_len < token:
+            sizes["seq_len"] = (longest - output_token_len) // token * token
+            if sizes["seq_len"] < token:
                 raise PretrainingSkipped(
                     f"{find_ts(root, args.model_id, 'TRAIN')}: its longest series has {longest} steps, fewer than one "
-                    f"token + one output token ({token} + {args.output_token_len}); nothing to pretrain on")
+                    f"token + one output token ({token} + {output_token_len}); nothing to pretrain on")
+        args = args.derive(**sizes)
         sized_for = args.model_id
     # with the sizes chosen here, a corpus too small for them skips pretraining; typed sizes are the user's to fix
     refuse = PretrainingSkipped if sized_for and "seq_len" not in typed else UserError
@@ -119,4 +121,4 @@ def prepare_uea_corpus(args) -> PreparedData:
         "warnings": [],
     }
     return PreparedData(splits=splits, n_classes=1, features=["value"], persistence=None, row_dates=None,
-                        row_groups=row_groups, report=report)
+                        row_groups=row_groups, report=report, kind="uea_corpus", window_sizes=sizes)

@@ -10,7 +10,7 @@ from models.pretrained import (assert_used_in_forward, infer_architecture, load_
                                read_checkpoint, strip_module)
 from models.timer_xl_classifier import PRESETS, count_parameters
 from utils.atomic_io import read_json, write_json
-from utils.cli import parse_finetune
+from utils.config import Config, flat_saved, parse_finetune
 from utils.errors import UserError
 
 ARCHITECTURE = ("e_layers", "d_model", "d_ff", "n_heads", "input_token_len", "output_token_len")
@@ -19,22 +19,20 @@ MEANINGFUL_SETTINGS = ("use_norm", "input_token_len", "activation", "covariate",
 FORECAST_HEAD = ("head.weight", "head.bias")
 
 
-def adopt_checkpoint_architecture(args, log) -> dict:
-    """Take the sizes the user did not set from the checkpoint's shapes, so that ``--adaptation``
-    with the published checkpoint needs no size flags. Returns what was read."""
-    state = normalize_keys(read_checkpoint(args.pretrain_model_path))
+def adopt_checkpoint_architecture(cfg: Config, log) -> Config:
+    """The Config with the sizes the user did not set taken from the checkpoint's shapes, so that
+    ``--adaptation`` with the published checkpoint needs no size flags."""
+    state = normalize_keys(read_checkpoint(cfg.pretrain_model_path))
     found = infer_architecture(state)
-    typed = set(args.explicit)
-    adopted = {}
-    for key in ARCHITECTURE:
-        if key in found and key not in typed and "preset" not in typed and getattr(args, key) != found[key]:
-            adopted[key] = found[key]
-            setattr(args, key, found[key])
-    if adopted:
-        log(f"architecture from the checkpoint: {', '.join(f'{k} {v}' for k, v in adopted.items())}")
-    if adopted and any(k in adopted for k in PRESETS["small"]):
-        args.preset = "none"
-    return found
+    adopted = {key: found[key] for key in ARCHITECTURE
+               if key in found and key not in cfg.explicit and "preset" not in cfg.explicit
+               and getattr(cfg, key) != found[key]}
+    if not adopted:
+        return cfg
+    log(f"architecture from the checkpoint: {', '.join(f'{k} {v}' for k, v in adopted.items())}")
+    if any(k in adopted for k in PRESETS["small"]):
+        adopted["preset"] = "none"  # the sizes are the checkpoint's, not a preset's
+    return cfg.derive(**adopted)
 
 
 def apply_finetune(model: torch.nn.Module, mode: str, k: int | None) -> None:
@@ -59,7 +57,7 @@ def _settings_beside(checkpoint: Path) -> dict | None:
         candidate = checkpoint.parent / name
         if candidate.is_file():
             try:
-                return read_json(candidate)
+                return flat_saved(read_json(candidate))  # ours (either format) or OpenLTM's flat args.json
             except ValueError:
                 return None
     return None

@@ -22,26 +22,25 @@ import numpy as np
 import pandas as pd
 import torch
 
-from data_provider.data_factory import data_provider
 from exp import console, diagnosis, plots
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
-from exp.run_folder import open_run, pick_device
+from exp.session import prepare_session, run_repeats
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import tune_threshold, tuning_metric
-from exp.training_loop import NonFiniteLoss, fit, mark_finished, set_epochs_from_steps
+from exp.training_loop import NonFiniteLoss, fit, mark_finished
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
 from models.timer_xl_classifier import count_parameters, left_pad_length
 from utils.atomic_io import write_csv, write_json
-from utils.cli import parse_finetune, setting_name
+from utils.cli import setting_name
+from utils.config import parse_finetune
 from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
 from utils.metrics import classification_metrics, softmax
 from utils.run_log import RunLog
-from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
 def check_pos_label(pos_label: int, n_classes: int) -> None:
@@ -59,7 +58,7 @@ def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
-    loss, logits = predict(model, windows, cfg.batch_size, device, criterion, bool(getattr(cfg, "amp", False)))
+    loss, logits = predict(model, windows, cfg.batch_size, device, criterion, cfg.amp)
     y_pred = softmax(logits).argmax(axis=1)
     m = classification_metrics(windows.labels, y_pred, None, n_classes, cfg.pos_label)
     return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
@@ -89,7 +88,7 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     load_weights(model, run_dir)
     model.to(device)
     test = data.splits["test"]
-    amp = bool(getattr(cfg, "amp", False))
+    amp = cfg.amp
     t0 = time.time()
     _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
     seconds = time.time() - t0
@@ -130,97 +129,98 @@ def run_cost(history: dict, started: float, test_windows: int, test_seconds: flo
 
 
 # --------------------------------------------------------------------------------- entry points
-def train_runs(args, log: RunLog) -> list[Path]:
-    if args.adaptation:
-        adopt_checkpoint_architecture(args, log)
-    data = data_provider(args)
-    check_pos_label(args.pos_label, data.n_classes)
-    for line in console.data_summary(data.report):
-        log(line)
-    pad = left_pad_length(args.seq_len, args.input_token_len)
+def classification_task(cfg, log: RunLog) -> None:
+    """--task_name classification: train (--is_training 1) or re-test a trained run (0)."""
+    if cfg.is_training:
+        train_runs(cfg, log)
+    else:
+        from exp.retest import retest_runs
+        retest_runs(cfg, log)
+
+
+def train_runs(cfg, log: RunLog) -> list[Path]:
+    if cfg.adaptation:
+        cfg = adopt_checkpoint_architecture(cfg, log)
+    cfg, data, device = prepare_session(
+        cfg, log, count_train=lambda c, d: len(few_shot_subset(d.splits["train"], c.subset_rand_ratio, c.seed)))
+    check_pos_label(cfg.pos_label, data.n_classes)
+    pad = left_pad_length(cfg.seq_len, cfg.input_token_len)
     if pad:
-        log(f"seq_len {args.seq_len} is not a multiple of input_token_len {args.input_token_len}: each window is "
+        log(f"seq_len {cfg.seq_len} is not a multiple of input_token_len {cfg.input_token_len}: each window is "
             f"left-padded with {pad} zero step(s) (the train mean); the most recent steps are all kept")
-    device = pick_device(args)
-    if args.deterministic:
-        use_deterministic_algorithms()
     # the single-column check reads each window's last row, which means something for weather
     # windows; for archive series a channel's last value is a legitimate feature, not a leak
-    weather = data.report.get("kind") != "uea"
-    leaks = diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes) if weather else []
+    leaks = diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes) if data.is_weather else []
     for line in leaks:
         log(f"WARNING: {line}")
-    set_epochs_from_steps(args, len(few_shot_subset(data.splits["train"], args.subset_rand_ratio, args.seed)), log)
-    run_dirs = []
-    for ii in range(args.itr):
-        cfg, run_dir, resume, finished = open_run(args, data, ii, log)
-        run_dirs.append(run_dir)
-        if finished:
-            log(f"{run_dir} is already finished ({finished['stop_reason']}); its results are in metrics.json")
-            continue
-        started = time.time()
-        seed_everything(cfg.seed_used)
-        model = build_model(cfg)
-        log(f">>> run {ii + 1}/{args.itr}: {cfg.setting}")
-        train = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed_used)
-        if len(train) < len(data.splits["train"]):
-            log(f"few-shot: training on {len(train)} of {len(data.splits['train'])} train windows "
-                f"(--subset_rand_ratio {cfg.subset_rand_ratio:g}); val and test unchanged")
-        if cfg.adaptation and resume is None:
-            adapt(model, cfg, run_dir, train.inputs(np.arange(1)), log)
-        elif cfg.adaptation:
-            apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
-        model.to(device)
-        params = count_parameters(model)
-        criterion = make_criterion(cfg, train.labels, data.n_classes)
-        log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
-            f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
-            f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}; "
-            + (f"early stopping on {cfg.monitor}: patience {cfg.patience}, min_delta {cfg.min_delta:g} of the best"
-               if cfg.select_epoch == "best" else "no early stopping (--select_epoch last)"))
-        val = data.splits["val"]
-        validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
-        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
-                      cfg, run_dir, device, log, resume=resume)
-        tested_value = history[f"best_{cfg.monitor}"]
-        log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"
-            + (f" ({cfg.monitor} {tested_value:.4f})" if tested_value is not None else " (no validation split)"))
-
-        metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
-        best_row = history["rows"][history["best_epoch"] - 1]
-        metrics["diagnosis"] = {
-            **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
-                                         history["stop_reason"], cfg.patience, monitor=cfg.monitor,
-                                         min_delta=cfg.min_delta, schedule=cfg.lradj, tmax=cfg.tmax),
-            "collapse": diagnosis.collapse(metrics),
-            "leakage": leaks + (diagnosis.implausible_validation(best_row["val_accuracy"]) if weather else []),
-            "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
-        }
-        if STATE.enabled:
-            views = all_objects({k: v for k, v in metrics.items() if k != "diagnosis"})
-            metrics["distributed"] = {"world_size": STATE.world, "ranks_agree": all(v == views[0] for v in views),
-                                      "batch_size_per_process": cfg.batch_size,
-                                      "global_batch": cfg.batch_size * STATE.world * cfg.accum_steps}
-        write_json(run_dir / "metrics.json", metrics)
-        write_csv(run_dir / "predictions.csv", predictions)
-        draw(run_dir, history, metrics, predictions, cfg, data.report)
-        append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
-        mark_finished(run_dir, history)
-        for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
-            log(line)
-        log(f"run folder: {run_dir}")
-        if history["non_finite"]:
-            raise NonFiniteLoss(history["non_finite"])
+    run_dirs = run_repeats(cfg, data, log, lambda run_cfg, run_dir, resume: train_and_test(
+        run_cfg, run_dir, resume, data, device, leaks, log))
     if len(run_dirs) > 1:
         for line in repeats(run_dirs):
             log(line)
         if STATE.is_main:
-            ensemble_dir = Path(args.checkpoints) / setting_name(args, ENSEMBLE)
-            m = ensemble_repeats(run_dirs, data, args, ensemble_dir)
+            ensemble_dir = Path(cfg.checkpoints) / setting_name(cfg, ENSEMBLE)
+            m = ensemble_repeats(run_dirs, data, cfg, ensemble_dir)
             log(f"ensemble of the {len(run_dirs)} repeats (mean probability): accuracy {m['accuracy']:.4f}, "
                 f"macro_f1 {m['macro_f1']:.4f} -> {ensemble_dir}")
         log(f"run folders: {', '.join(map(str, run_dirs))}")  # the last line names them all
     return run_dirs
+
+
+def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks: list[str], log: RunLog) -> None:
+    """One repeat in its opened folder: build (and adapt) the model, fit, test the tested epoch,
+    write metrics, predictions, plots and the summary row, then mark the run finished."""
+    started = time.time()
+    model = build_model(cfg)
+    train = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed_used)
+    if len(train) < len(data.splits["train"]):
+        log(f"few-shot: training on {len(train)} of {len(data.splits['train'])} train windows "
+            f"(--subset_rand_ratio {cfg.subset_rand_ratio:g}); val and test unchanged")
+    if cfg.adaptation and resume is None:
+        adapt(model, cfg, run_dir, train.inputs(np.arange(1)), log)
+    elif cfg.adaptation:
+        apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
+    model.to(device)
+    params = count_parameters(model)
+    criterion = make_criterion(cfg, train.labels, data.n_classes)
+    log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
+        f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
+        f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}; "
+        + (f"early stopping on {cfg.monitor}: patience {cfg.patience}, min_delta {cfg.min_delta:g} of the best"
+           if cfg.select_epoch == "best" else "no early stopping (--select_epoch last)"))
+    val = data.splits["val"]
+    validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
+    history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
+                  cfg, run_dir, device, log, resume=resume)
+    tested_value = history[f"best_{cfg.monitor}"]
+    log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"
+        + (f" ({cfg.monitor} {tested_value:.4f})" if tested_value is not None else " (no validation split)"))
+
+    metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
+    best_row = history["rows"][history["best_epoch"] - 1]
+    metrics["diagnosis"] = {
+        **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
+                                     history["stop_reason"], cfg.patience, monitor=cfg.monitor,
+                                     min_delta=cfg.min_delta, schedule=cfg.lradj, tmax=cfg.tmax),
+        "collapse": diagnosis.collapse(metrics),
+        "leakage": leaks + (diagnosis.implausible_validation(best_row["val_accuracy"]) if data.is_weather else []),
+        "cost": run_cost(history, started, len(data.splits["test"]), test_seconds, params, device),
+    }
+    if STATE.enabled:
+        views = all_objects({k: v for k, v in metrics.items() if k != "diagnosis"})
+        metrics["distributed"] = {"world_size": STATE.world, "ranks_agree": all(v == views[0] for v in views),
+                                  "batch_size_per_process": cfg.batch_size,
+                                  "global_batch": cfg.batch_size * STATE.world * cfg.accum_steps}
+    write_json(run_dir / "metrics.json", metrics)
+    write_csv(run_dir / "predictions.csv", predictions)
+    draw(run_dir, history, metrics, predictions, cfg, data.report)
+    append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
+    mark_finished(run_dir, history)
+    for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
+        log(line)
+    log(f"run folder: {run_dir}")
+    if history["non_finite"]:
+        raise NonFiniteLoss(history["non_finite"])
 
 
 def draw(run_dir: Path, history: dict, metrics: dict, predictions: pd.DataFrame, cfg, report: dict) -> None:

@@ -13,18 +13,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data_provider.data_factory import data_provider
 from data_provider.windows import to_device
-from exp import console
 from exp.exp_classification import load_weights
-from exp.run_folder import open_run, pick_device
-from exp.training_loop import fit, mark_finished, set_epochs_from_steps
+from exp.session import prepare_session, run_repeats
+from exp.training_loop import fit, mark_finished
 from models import FORECASTERS
 from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
 from utils.distributed import barrier
+from utils.errors import UserError
 from utils.run_log import RunLog
-from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
 def split_span(span: torch.Tensor, seq_len: int, token_len: int, out_len: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -53,49 +51,44 @@ def forecast_errors(model, windows, cfg, device) -> dict:
     return {"mse": mse, "mae": mae, "naive_last_value_mse": naive_mse}
 
 
-def pretrain_runs(args, log: RunLog) -> list[Path]:
-    data = data_provider(args)
-    for line in console.data_summary(data.report):
-        log(line)
-    set_epochs_from_steps(args, len(data.splits["train"]), log)
-    device = pick_device(args)
-    if args.deterministic:
-        use_deterministic_algorithms()
-    run_dirs = []
-    for ii in range(args.itr):
-        cfg, run_dir, resume, finished = open_run(args, data, ii, log)
-        if finished:
-            log(f"{run_dir} is already finished ({finished['stop_reason']}); its results are in metrics.json")
-            run_dirs.append(run_dir)
-            continue
+def pretrain_task(cfg, log: RunLog) -> None:
+    """--task_name pretrain."""
+    if not cfg.is_training:
+        raise UserError("--is_training 0 re-tests classification runs; a pretrain run's test MSE is in its "
+                        "metrics.json")
+    pretrain_runs(cfg, log)
 
-        seed_everything(cfg.seed_used)
-        model = FORECASTERS[cfg.model](cfg).to(device)
-        total, _ = count_parameters(model)
-        log(f">>> pretrain run {ii + 1}/{args.itr}: {cfg.setting}")
-        log(f"model timer_xl: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads, "
-            f"token {cfg.input_token_len} -> {cfg.output_token_len}; parameters {total:,}; device {device}")
 
-        def mse_loss(m, inputs, _labels):
-            """Per-window MSE, summed over the batch (the loop divides by the windows per step)."""
-            x, target = split_span(inputs[0], cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
-            return F.mse_loss(m(x), target, reduction="none").mean(dim=(1, 2)).sum()
+def pretrain_runs(cfg, log: RunLog) -> list[Path]:
+    cfg, data, device = prepare_session(cfg, log)
+    return run_repeats(cfg, data, log, lambda run_cfg, run_dir, resume: pretrain_one(
+        run_cfg, run_dir, resume, data, device, log))
 
-        val = data.splits["val"]
-        history = fit(model, data.splits["train"], mse_loss,
-                      lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
-                      resume=resume)
-        barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
-        load_weights(model, run_dir)
-        model.to(device)
-        test = forecast_errors(model, data.splits["test"], cfg, device)
-        training = {k: v for k, v in history.items() if k != "rows"}
-        write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
-                                                                          "device": str(device)}})
-        mark_finished(run_dir, history)
-        log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
-        log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
-            f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")
-        log(f"run folder: {run_dir}")
-        run_dirs.append(run_dir)
-    return run_dirs
+
+def pretrain_one(cfg, run_dir: Path, resume: dict | None, data, device, log: RunLog) -> None:
+    model = FORECASTERS[cfg.model](cfg).to(device)
+    total, _ = count_parameters(model)
+    log(f"model timer_xl: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads, "
+        f"token {cfg.input_token_len} -> {cfg.output_token_len}; parameters {total:,}; device {device}")
+
+    def mse_loss(m, inputs, _labels):
+        """Per-window MSE, summed over the batch (the loop divides by the windows per step)."""
+        x, target = split_span(inputs[0], cfg.seq_len, cfg.input_token_len, cfg.output_token_len)
+        return F.mse_loss(m(x), target, reduction="none").mean(dim=(1, 2)).sum()
+
+    val = data.splits["val"]
+    history = fit(model, data.splits["train"], mse_loss,
+                  lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
+                  resume=resume)
+    barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
+    load_weights(model, run_dir)
+    model.to(device)
+    test = forecast_errors(model, data.splits["test"], cfg, device)
+    training = {k: v for k, v in history.items() if k != "rows"}
+    write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
+                                                                      "device": str(device)}})
+    mark_finished(run_dir, history)
+    log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
+    log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
+        f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")
+    log(f"run folder: {run_dir}")

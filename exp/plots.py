@@ -43,7 +43,7 @@ def class_names(report: dict, n_classes: int) -> list[str]:
 
 def run_title(cfg, report: dict) -> str:
     """Data file, label and model size in one line."""
-    data = Path(report.get("file", "")).name or str(getattr(cfg, "data", ""))
+    data = Path(report.get("file", "")).name or str(cfg.data)
     rule = report.get("label", {})
     if rule.get("mode") == "threshold":
         label = f"{rule['column']} > {rule['threshold']:g} over the next {rule['horizon']} step(s)"

@@ -8,7 +8,6 @@ decision rule is the run's: the threshold tuned on validation where there is one
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from exp.plots import class_names
 from exp.threshold import predict_at
 from utils.atomic_io import read_json, write_csv
 from utils.cli import RUNTIME_FLAGS, contradicting_flags, saved_config, setting_name
+from utils.config import Config, read_run_config
 from utils.errors import UserError
 from utils.metrics import softmax
 from utils.run_log import RunLog
@@ -73,10 +73,10 @@ def find_predictor(args) -> Predictor:
     if args.run_dir:
         return _from_run_dir(Path(args.run_dir))
     root = Path(args.checkpoints)
-    typed = argparse.Namespace(**{**vars(args), "explicit": [f for f in args.explicit if f not in PREDICT_FLAGS]})
+    typed = args.derive(explicit=args.explicit - PREDICT_FLAGS)
     runs = []
     for config_path in sorted(root.glob("*/config.json")):
-        saved = read_json(config_path)
+        saved = read_run_config(config_path)
         if (saved.get("model_id") == args.model_id and saved.get("task_name") == "classification"
                 and not contradicting_flags(saved, typed)):
             runs.append((config_path.parent, saved))
@@ -104,16 +104,14 @@ def find_predictor(args) -> Predictor:
     return Predictor([runs[0][0]], runs[0][0])
 
 
-def run_config(run_dir: Path, args) -> argparse.Namespace:
+def run_config(run_dir: Path, args: Config) -> Config:
     """The run's saved config (a flag newer than the run takes its default), with the user's file
     and runtime flags."""
-    saved = read_json(run_dir / "config.json")
+    saved = read_run_config(run_dir / "config.json")
     if saved.get("data") == "UEA":
         raise UserError(f"--task_name predict applies to runs trained on a CSV (--data PeruRainfall); {run_dir} was "
                         "trained on the UEA archive: re-test it with --is_training 0 instead")
-    cfg = saved_config(saved, runtime=args)
-    cfg.root_path, cfg.data_path = args.root_path, args.data_path
-    return cfg
+    return saved_config(saved, runtime=args).derive(root_path=args.root_path, data_path=args.data_path)
 
 
 def tuned_threshold(rule_dir: Path) -> float | None:
@@ -140,7 +138,7 @@ def member_probabilities(run_dir: Path, cfg, windows) -> np.ndarray:
     model.to(device)
     # predict() also computes a loss, which needs a class per window; unknown labels are -1
     known = dataclasses.replace(windows, labels=np.zeros_like(windows.labels))
-    _, logits = predict(model, known, cfg.batch_size, device, amp_enabled=bool(getattr(cfg, "amp", False)))
+    _, logits = predict(model, known, cfg.batch_size, device, amp_enabled=cfg.amp)
     return softmax(logits.astype(np.float64))
 
 
@@ -182,7 +180,12 @@ def summary_lines(frame: pd.DataFrame, prepared, n_classes: int, pos_label: int,
     return lines
 
 
-def predict_file(args, log: RunLog) -> Path:
+def predict_task(cfg: Config, log: RunLog) -> None:
+    """--task_name predict."""
+    predict_file(cfg, log)
+
+
+def predict_file(args: Config, log: RunLog) -> Path:
     predictor = find_predictor(args)
     configs = [run_config(run_dir, args) for run_dir in predictor.members]
     first = predictor.members[0]
@@ -190,7 +193,7 @@ def predict_file(args, log: RunLog) -> Path:
     trained_report = read_json(first / "data_report.json")
     scaling = trained_report["scaling_from_train"]
     # the members of one command share the data step (same flags, another seed): one reading serves all
-    prepared = prepare_prediction(cfg, cfg.feature_names, scaling["mean"], scaling["std"],
+    prepared = prepare_prediction(cfg, list(cfg.feature_names), scaling["mean"], scaling["std"],
                                   trained_report.get("label", {}).get("mapping"))
     if len(prepared.windows) == 0:
         raise UserError(f"{prepared.report['file']}: no window of seq_len {cfg.seq_len} steps with complete inputs; "

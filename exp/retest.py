@@ -10,6 +10,7 @@ from exp.exp_classification import build_model, evaluate_test
 from exp.run_folder import file_sha256, pick_device
 from utils.atomic_io import read_json, write_csv, write_json
 from utils.cli import contradicting_flags, saved_config
+from utils.config import read_run_config
 from utils.errors import UserError
 from utils.run_log import RunLog
 
@@ -37,7 +38,7 @@ def find_runs(args) -> list[Path]:
     root = Path(args.checkpoints)
     candidates = []
     for config_path in sorted(root.glob("*/config.json")):
-        saved = read_json(config_path)
+        saved = read_run_config(config_path)
         if saved.get("model_id") == args.model_id and saved.get("task_name") == args.task_name:
             candidates.append((config_path.parent, saved))
     if not candidates:
@@ -59,12 +60,12 @@ def retest_runs(args, log: RunLog) -> list[Path]:
     run_dirs = find_runs(args)
     for run_dir in run_dirs:
         log.attach(run_dir / "train.log")
-        saved = read_json(run_dir / "config.json")
+        saved = read_run_config(run_dir / "config.json")
         # a folder written before a flag existed re-tests with that flag's default
         cfg = saved_config(saved, runtime=args)
         log(f">>> re-test {run_dir}")
         data = data_provider(cfg)
-        if data.features != saved["feature_names"]:
+        if list(data.features) != list(saved["feature_names"]):
             raise UserError(f"{data.report['file']}: the features now are {data.features}, the run was trained on "
                             f"{saved['feature_names']}; restore the data file the run was trained on")
         if file_sha256(data.report["file"]) != saved.get("data_sha256"):

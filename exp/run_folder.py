@@ -2,7 +2,6 @@
 interrupted run, and what ``--resume`` continues from (or that the run is finished already)."""
 from __future__ import annotations
 
-import argparse
 import functools
 import hashlib
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import torch
 
 from exp.training_loop import FINISHED, read_finished, read_last
-from utils.atomic_io import read_json, write_json
+from utils.atomic_io import write_json
 from utils.cli import contradicting_flags, setting_name
+from utils.config import Config, read_run_config
 from utils.distributed import STATE, barrier
 from utils.errors import UserError
 from utils.run_log import RunLog
@@ -41,20 +41,12 @@ def file_sha256(path: str) -> str | None:
     return _sha256(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-def model_namespace(args, data) -> argparse.Namespace:
-    cfg = argparse.Namespace(**vars(args))
-    cfg.n_vars = len(data.features)
-    cfg.n_classes = data.n_classes
-    cfg.feature_names = data.features
-    return cfg
-
-
 def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
     """--resume found nothing under this setting: if the same experiment exists under other flags,
     the user most likely changed a flag by mistake, so say which instead of starting afresh."""
     siblings = []
     for config_path in sorted(run_dir.parent.glob("*/config.json")):
-        saved = read_json(config_path)
+        saved = read_run_config(config_path)
         if saved.get("model_id") == args.model_id and saved.get("task_name") == args.task_name:
             siblings.append((config_path.parent, contradicting_flags(saved, args), saved))
     if siblings and all(differing for _, differing, _ in siblings):
@@ -64,18 +56,19 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
                         f"{flag}={saved[flag]} (not {getattr(args, flag)}); resume with the flags it was started with")
 
 
-def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path, dict | None, dict | None]:
-    """Config and folder of repeat ``ii``; the last.pth state to resume from (else None); the
-    finished marker when the run is finished already (else None; its last.pth is then not read).
+def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, dict | None, dict | None]:
+    """Config and folder of repeat ``ii`` (the Config gains what the data and the repeat decide:
+    n_vars, n_classes, feature names, seed, folder name, data file hash); the last.pth state to
+    resume from (else None); the finished marker when the run is finished already (else None; its
+    last.pth is then not read).
 
     Without --resume a folder that already holds a run is refused: a re-typed command must never
     overwrite hours of training. With --resume, flags that contradict the saved run are refused.
     """
-    cfg = model_namespace(args, data)
-    cfg.seed_used = args.seed + ii
-    cfg.setting = setting_name(args, ii)
     # a pretraining corpus is a folder of files (listed in data_report.json), not one file to hash
-    cfg.data_sha256 = file_sha256(data.report["file"])
+    cfg = args.derive(n_vars=len(data.features), n_classes=data.n_classes, feature_names=tuple(data.features),
+                      seed_used=args.seed + ii, setting=setting_name(args, ii),
+                      data_sha256=file_sha256(data.report["file"]))
     run_dir = Path(args.checkpoints) / cfg.setting
     # a finished run's last.pth is not read (nothing continues it), except in folders from before
     # finished.json, whose last.pth holds the finished flag
@@ -83,7 +76,7 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
     finished = read_finished(run_dir, state)
     state = None if finished else state
     if args.resume and (state is not None or finished):
-        saved = read_json(run_dir / "config.json")
+        saved = read_run_config(run_dir / "config.json")
         differing = contradicting_flags(saved, args)
         if differing:
             flag = differing[0]
@@ -105,6 +98,6 @@ def open_run(args, data, ii: int, log: RunLog) -> tuple[argparse.Namespace, Path
         return cfg, run_dir, None, finished  # its config.json and data report stay as the run wrote them
     if args.resume and state is None:
         log(f"--resume: nothing to resume in {run_dir} (no finished epoch), starting it")
-    write_json(run_dir / "config.json", vars(cfg))
+    write_json(run_dir / "config.json", cfg.to_json())
     write_json(run_dir / "data_report.json", data.report)
     return cfg, run_dir, state, None

@@ -34,8 +34,8 @@ def data_and_label(cfg) -> tuple[str, str]:
 def preset_label(cfg) -> str:
     """'small' only when the small sizes were used: a typed --d_model makes it 'custom'."""
     sizes = ("e_layers", "d_model", "d_ff", "n_heads")
-    overridden = set(getattr(cfg, "explicit", [])) & set(sizes)
-    if cfg.preset == "none" or overridden or getattr(cfg, "adaptation", False):
+    overridden = set(cfg.explicit) & set(sizes)
+    if cfg.preset == "none" or overridden or cfg.adaptation:
         return "custom (" + ", ".join(f"{k} {getattr(cfg, k)}" for k in sizes) + ")"
     return cfg.preset
 
@@ -139,3 +139,9 @@ def repeats(run_dirs: list[Path]) -> list[str]:
         lines.append(f"  baseline {name}: accuracy {runs[0]['baselines'][name]['accuracy']:.4f}, "
                      f"macro_f1 {runs[0]['baselines'][name]['macro_f1']:.4f}")
     return lines
+
+
+def compare_task(cfg, log) -> None:
+    """--task_name compare."""
+    for line in compare(cfg.checkpoints, cfg.sort_by):
+        print(line)

@@ -41,7 +41,7 @@ class NonFiniteLoss(TrainingFailure):
 
 def build_optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
     """AdamW over trainable parameters; pretrained backbone layers may run at a scaled rate."""
-    scale = getattr(cfg, "backbone_lr_scale", 1.0) if getattr(cfg, "adaptation", False) else 1.0
+    scale = cfg.backbone_lr_scale if cfg.adaptation else 1.0
     backbone = [p for n, p in model.named_parameters() if p.requires_grad and n.startswith("backbone.")]
     rest = [p for n, p in model.named_parameters() if p.requires_grad and not n.startswith("backbone.")]
     groups = [{"params": ps, "lr_scale": s} for ps, s in ((backbone, scale), (rest, 1.0)) if ps]
@@ -66,11 +66,11 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
     optimizer step divides by the number of windows it covers: ``batch_size`` x ``accum_steps``
     accumulated equals one batch of that size, and a short last step weighs what it should."""
     model.train()
-    accum = getattr(cfg, "accum_steps", 1)
+    accum = cfg.accum_steps
     micro = cfg.batch_size
     # every rank draws the same permutation, then keeps its own shard of it
     order = shard(torch.randperm(len(windows), generator=generator), pad=True)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=bool(getattr(cfg, "amp", False)) and
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and
                          torch.device(device).type == "cuda")
     labels = torch.as_tensor(windows.labels)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -102,16 +102,17 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
     return total / max(seen, 1)
 
 
-def set_epochs_from_steps(args, n_train_windows: int, log) -> None:
-    """--train_steps: turn the step budget into ``args.train_epochs`` (and the cosine length, unless
-    --tmax was given) once the number of train windows is known, before any run folder is opened."""
-    if args.train_steps is None:
-        return
-    args.train_epochs = epochs_for_steps(args, n_train_windows, STATE.world)
-    if "tmax" not in args.explicit:
-        args.tmax = args.train_epochs
-    log(f"--train_steps {args.train_steps}: {args.train_epochs} epochs over {n_train_windows} train windows "
-        f"(batch {args.batch_size} x {args.accum_steps} accumulation x {STATE.world} process(es))")
+def with_epochs_from_steps(cfg, n_train_windows: int, log):
+    """--train_steps: the Config whose ``train_epochs`` (and cosine length, unless --tmax was given)
+    give that step budget over this many train windows; known only once the data is read, before
+    any run folder is opened. Without --train_steps, ``cfg`` itself."""
+    if cfg.train_steps is None:
+        return cfg
+    epochs = epochs_for_steps(cfg, n_train_windows, STATE.world)
+    cfg = cfg.derive(train_epochs=epochs, **({} if "tmax" in cfg.explicit else {"tmax": epochs}))
+    log(f"--train_steps {cfg.train_steps}: {cfg.train_epochs} epochs over {n_train_windows} train windows "
+        f"(batch {cfg.batch_size} x {cfg.accum_steps} accumulation x {STATE.world} process(es))")
+    return cfg
 
 
 def read_last(run_dir: Path) -> dict | None:
@@ -159,15 +160,15 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     optimizer = build_optimizer(model, cfg)
     # what trains: the model itself, or a compiled / DistributedDataParallel wrapper of it; the
     # state_dicts saved are always the plain model's (no "module." or "_orig_mod." prefixes)
-    trained = torch.compile(model) if getattr(cfg, "compile", False) else model
+    trained = torch.compile(model) if cfg.compile else model
     if STATE.enabled:
         device_ids = [torch.device(device).index] if torch.device(device).type == "cuda" else None
         trained = DistributedDataParallel(trained, device_ids=device_ids)
     # --select_epoch last: a fixed budget; the stopper still tracks the best validation epoch for the
     # log, but never stops, and checkpoint.pth follows the latest epoch
-    keep_last = getattr(cfg, "select_epoch", "best") == "last"
+    keep_last = cfg.select_epoch == "last"
     stopper = EarlyStopping(cfg.monitor, cfg.train_epochs + 1 if keep_last else cfg.patience,
-                            getattr(cfg, "min_delta", 0.0))
+                            cfg.min_delta)
     generator = torch.Generator().manual_seed(cfg.seed_used)
     rows, first_epoch, stop_reason, non_finite = [], 0, "max epochs", None
     if resume is not None:
@@ -208,7 +209,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "epoch": epoch,
             "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason,
-            "config": {k: v for k, v in vars(cfg).items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "config": {k: v for k, v in cfg.flat().items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
         shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items()) or "-"
         log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {shown} | lr {lr:.3g} | "

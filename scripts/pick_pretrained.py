@@ -15,8 +15,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from data_provider.data_factory import data_provider  # noqa: E402
 from exp.run_folder import file_sha256  # noqa: E402
 from exp.training_loop import FINISHED, read_finished, read_last  # noqa: E402
-from utils.atomic_io import read_json  # noqa: E402
 from utils.cli import parse  # noqa: E402
+from utils.config import read_run_config  # noqa: E402
 from utils.errors import UserError  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def mismatch(run_dir: Path, saved: dict, data_file: Path, features: list[str], s
         return f"{data_file} changed since it was pretrained on"
     if saved.get("split") != split:  # another split: its train period may hold this run's test period
         return f"split {saved.get('split')} (this run: {split})"
-    if saved.get("feature_names") != features:
+    if list(saved.get("feature_names") or []) != list(features):
         return f"features {saved.get('feature_names')} (this run: {features})"
     if not (run_dir / "checkpoint.pth").is_file():
         return "no checkpoint.pth"
@@ -45,7 +45,7 @@ def pick(checkpoints: Path, pretrain_id: str, flags: list[str]) -> Path:
     data_file = Path(data.report["file"])
     found, matches = [], []
     for config_path in sorted(checkpoints.glob(f"pretrain_{pretrain_id}_*/config.json")):
-        saved = read_json(config_path)
+        saved = read_run_config(config_path)
         if saved.get("task_name") != "pretrain" or saved.get("model_id") != pretrain_id:
             continue
         why = mismatch(config_path.parent, saved, data_file, data.features, args.split)

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from utils.config import read_run_config  # noqa: E402
+
 BASELINES = ("persistence", "climatology", "learned", "majority")
 
 
@@ -30,7 +33,7 @@ def rows(root: Path, wanted: list[str]) -> list[str]:
         config_path = path.parent / "config.json"
         if "ensemble" in metrics or not config_path.exists():
             continue
-        model_id = json.loads(config_path.read_text())["model_id"]
+        model_id = read_run_config(config_path)["model_id"]
         if not wanted or model_id in wanted:
             runs.setdefault(model_id, []).append(metrics)
     head = ["experiment", "test n", "seeds", "model macro-F1", "model HSS", "model BSS",

@@ -130,7 +130,7 @@ def test_a_label_column_is_dated_by_its_own_row(tmp_path):
     path = tmp_path / "rain.csv"
     frame.to_csv(path, index=False)
     args = data_args(path, group_col="station")
-    args.target_from, args.rain_threshold, args.target = None, None, "wet_today"
+    args = args.derive(target_from=None, rain_threshold=None, target="wet_today")
     data = prepare(args)
     forecast = baselines.climatology(data, "test", 1, "macro_f1")
     train, test = data.splits["train"], data.splits["test"]

@@ -17,7 +17,7 @@ def test_recipe_values_apply_and_the_command_line_overrides_them(tmp_path):
                             "replace: [T=0.001, M=-1]\n")
     args = parse(["--config", path, "--input_token_len", "14"])
     assert (args.seq_len, args.input_token_len, args.split, args.lradj) == (56, 14, "0.6,0.2,0.2", "cosine")
-    assert args.replace == ["T=0.001", "M=-1"]
+    assert args.replace == ("T=0.001", "M=-1")
     # a value from the recipe counts as given, like a typed flag
     assert {"seq_len", "split", "cosine", "replace", "input_token_len"} <= set(args.explicit)
 

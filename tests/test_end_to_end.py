@@ -9,6 +9,7 @@ import torch
 
 from conftest import ROOT, rain_table
 from run import main
+from utils.config import read_run_config
 
 TINY = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--batch_size", "16",
         "--seq_len", "8", "--input_token_len", "4", "--train_epochs", "3", "--patience", "2", "--cosine"]
@@ -44,7 +45,7 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
 
     state = torch.load(run_dir / "checkpoint.pth", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
-    config = json.loads((run_dir / "config.json").read_text())
+    config = read_run_config(run_dir / "config.json")
     assert config["e_layers"] == 1 and config["n_vars"] == 3 and config["lradj"] == "cosine"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     cm = metrics["confusion_matrix"]
@@ -69,13 +70,16 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     assert retest == metrics
 
 
-def test_a_run_folder_from_before_the_station_table_flags_still_retests(workspace, capsys):
+def test_a_run_folder_from_before_typed_configs_still_retests(workspace, capsys):
+    """config.json was once one flat mapping of every option, and lacked the flags added since."""
     assert main(train_argv(workspace, "--train_epochs", "1")) == 0
     run_dir = only_run(workspace)
     config = json.loads((run_dir / "config.json").read_text())
+    assert config["format"] == 2 and config["model"]["e_layers"] == 1 and config["data"]["seq_len"] == 8
+    flat = read_run_config(run_dir / "config.json")
     for flag in ("replace", "duplicates", "max_missing_share"):   # not in config.json files of that time
-        del config[flag]
-    (run_dir / "config.json").write_text(json.dumps(config))
+        del flat[flag]
+    (run_dir / "config.json").write_text(json.dumps(flat))
     capsys.readouterr()
     assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
     assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
@@ -107,7 +111,7 @@ def test_itr_runs_one_folder_per_seed(workspace):
     assert main(train_argv(workspace, "--itr", "2", "--train_epochs", "1")) == 0
     folders = sorted(p.parent.name for p in (workspace / "ck").glob("*/config.json"))
     assert [f[-2:] for f in folders] == ["_0", "_1"]
-    seeds = [json.loads((workspace / "ck" / f / "config.json").read_text())["seed_used"] for f in folders]
+    seeds = [read_run_config(workspace / "ck" / f / "config.json")["seed_used"] for f in folders]
     assert seeds == [2021, 2022]
 
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import rain_table
 from run import main
 from test_end_to_end import TINY
+from utils.config import read_run_config
 
 # rain is the label only, not a feature: a file without it can still be predicted on
 DATA = ["--root_path", "{ws}", "--data_path", "rain.csv", "--group_col", "region", "--target_from", "tp_mm",
@@ -151,7 +152,7 @@ def test_an_archive_run_is_refused_in_one_line(trained, capsys):
     ws, _ = trained
     folder = ws / "archive_run"
     shutil.copytree(run_dir(ws, "one"), folder)
-    config = json.loads((folder / "config.json").read_text())
+    config = read_run_config(folder / "config.json")
     (folder / "config.json").write_text(json.dumps({**config, "data": "UEA"}))
     capsys.readouterr()
     assert predict(ws, "--run_dir", str(folder)) == 2

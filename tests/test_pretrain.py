@@ -8,6 +8,7 @@ from conftest import rain_table
 from exp.exp_pretrain import split_span
 from models import timer_xl
 from run import main
+from utils.config import read_run_config
 
 SIZES = ["--e_layers", "2", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--seq_len", "8",
          "--input_token_len", "4", "--batch_size", "16"]
@@ -29,7 +30,7 @@ def test_pretrain_writes_an_openltm_checkpoint_that_adaptation_loads_whole(tmp_p
                  "--train_epochs", "2", *data, *SIZES]) == 0
     (pre_dir,) = (tmp_path / "ck").glob("pretrain_pt_timer_xl_*")
     state = torch.load(pre_dir / "checkpoint.pth", weights_only=True)
-    config = json.loads((pre_dir / "config.json").read_text())
+    config = read_run_config(pre_dir / "config.json")
     reference = timer_xl.Model(argparse.Namespace(**config))
     assert state.keys() == reference.state_dict().keys()  # OpenLTM's names: embedding., blocks., head.
     reference.load_state_dict(state, strict=True)

@@ -130,7 +130,7 @@ def test_label_column_mode_reports_class_balance_on_windows(tmp_path):
     path = tmp_path / "rain.csv"
     frame.to_csv(path, index=False)
     args = data_args(path)
-    args.target_from, args.rain_threshold, args.target = None, None, "rain_next"
+    args = args.derive(target_from=None, rain_threshold=None, target="rain_next")
     data = prepare(args)
     assert "rain_next" not in data.features
     assert data.persistence is None

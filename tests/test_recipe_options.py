@@ -14,6 +14,7 @@ from exp.retest import agree
 from run import main
 from test_uea import toy_archive
 from utils.cli import epochs_for_steps, parse
+from utils.config import read_run_config
 
 TINY = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--learning_rate", "3e-3",
         "--pooling", "mean", "--batch_size", "8"]
@@ -50,7 +51,7 @@ def test_train_steps_set_the_epochs_and_the_cosine_length_of_the_run(archive):
     # 40 TRAIN series, 20% held out for validation -> 32 train windows -> 4 steps of 8 per epoch
     assert main(uea_argv(archive, "--train_steps", "10", "--cosine")) == 0
     (run_dir,) = run_folders(archive)
-    config = json.loads((run_dir / "config.json").read_text())
+    config = read_run_config(run_dir / "config.json")
     assert (config["train_epochs"], config["tmax"]) == (3, 3)
     assert len(pd.read_csv(run_dir / "epochs.csv")) == 3
 
@@ -141,7 +142,7 @@ def test_pretraining_takes_train_steps_too(tmp_path):
                  "--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--seq_len", "8",
                  "--input_token_len", "4", "--output_token_len", "4", "--batch_size", "64", "--train_steps", "9"]) == 0
     (run_dir,) = (tmp_path / "ck").glob("pretrain_pt_*")
-    config = json.loads((run_dir / "config.json").read_text())
+    config = read_run_config(run_dir / "config.json")
     epochs = pd.read_csv(run_dir / "epochs.csv")
     steps_per_epoch = -(-int(epochs["train_windows"].iloc[0]) // 64)
     assert steps_per_epoch > 1  # so that the test tells steps from epochs

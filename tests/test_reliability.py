@@ -18,6 +18,7 @@ from data_provider.windows import WindowSet
 from exp.training_loop import NonFiniteLoss, fit, mark_finished, read_finished, run_epoch
 from models import timer_xl_classifier
 from run import main
+from utils.cli import parse
 from utils.run_log import RunLog
 
 TINY = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--batch_size", "16",
@@ -176,10 +177,11 @@ def toy_windows(n=37):
 
 
 def loop_cfg(**kw):
+    """The loop's options: a real Config (defaults), with these changed."""
     base = dict(batch_size=16, accum_steps=1, clip_grad=0.0, learning_rate=1e-2, weight_decay=0.0, lradj="constant",
                 tmax=1, warmup_epochs=0, monitor="val_loss", patience=3, seed_used=0, train_epochs=1)
     base.update(kw)
-    return argparse.Namespace(**base)
+    return parse([]).derive(**base)
 
 
 def sum_ce(model, inputs, y):

@@ -70,7 +70,7 @@ def test_a_stray_time_of_day_is_placed_on_its_day_and_a_hole_is_still_a_hole(tmp
     frame.loc[frame.date == "2013-06-05", "date"] = pd.Timestamp("2013-06-05 12:00")
     path = save(frame, tmp_path, "seattle.csv")
     args = data_args(path, seq_len=28, input_token_len=7, horizon=1, rain_threshold=0, target_from="precipitation")
-    args.group_col = None
+    args = args.derive(group_col=None)
     data = prepare(args)
     assert data.report["snapped_to_grid"] == 1
     assert data.report["rows_inserted_for_missing_timestamps"] == 61
@@ -146,7 +146,7 @@ def messy_table() -> pd.DataFrame:
 def test_a_real_looking_table_is_read_as_a_user_means_it(tmp_path):
     path = save(messy_table(), tmp_path)
     args = data_args(path, replace="T=0.001", group_col="location")
-    args.target_from, args.rain_threshold, args.target = None, None, "RainTomorrow"
+    args = args.derive(target_from=None, rain_threshold=None, target="RainTomorrow")
     data = prepare(args)
     report = data.report
     assert report["date_col"] == "time_hour" and report["date_col_found_by"] == "values"
@@ -160,7 +160,7 @@ def test_a_real_looking_table_is_read_as_a_user_means_it(tmp_path):
 def test_text_tokens_can_mean_missing(tmp_path):
     frame = messy_table()
     args = data_args(save(frame, tmp_path), na_values="T", group_col="location")
-    args.target_from, args.rain_threshold, args.target = None, None, "RainTomorrow"
+    args = args.derive(target_from=None, rain_threshold=None, target="RainTomorrow")
     data = prepare(args)
     assert data.report["cleaning"]["tp_mm"]["forward_filled"] > 0
 

@@ -77,6 +77,7 @@ def test_seq_len_rounds_up_to_whole_tokens_and_padding_is_masked(tmp_path):
     toy_archive(tmp_path)
     args = uea_args(tmp_path, "--input_token_len", "5")
     data = prepare_uea(args)
+    args = args.derive(**data.window_sizes)  # the sizes the archive chose, as a run's Config takes them
     longest = data.report["length_max"]
     assert args.seq_len == -(-longest // 5) * 5 and args.seq_len % 5 == 0
     ws = data.splits["test"]
@@ -92,7 +93,8 @@ def test_seq_len_rounds_up_to_whole_tokens_and_padding_is_masked(tmp_path):
 def test_the_automatic_token_length_gives_about_tokens_per_series_tokens(tmp_path, tokens):
     toy_archive(tmp_path)
     args = uea_args(tmp_path, "--tokens_per_series", str(tokens))
-    longest = prepare_uea(args).report["length_max"]
+    data = prepare_uea(args)
+    args, longest = args.derive(**data.window_sizes), data.report["length_max"]
     assert args.input_token_len == -(-longest // tokens)  # rounded up: never more tokens than asked
     assert args.seq_len // args.input_token_len <= tokens
 
@@ -100,12 +102,13 @@ def test_the_automatic_token_length_gives_about_tokens_per_series_tokens(tmp_pat
 def test_train_alone_sizes_the_window_and_longer_test_series_are_cut(tmp_path):
     toy_archive(tmp_path)  # lengths 6..12
     before = uea_args(tmp_path, "--tokens_per_series", "4")
-    prepare_uea(before)
+    before = before.derive(**prepare_uea(before).window_sizes)
     series, labels = read_ts(tmp_path / "Toy_TEST.ts")
     long = [list(np.arange(40.0)), list(np.arange(40.0))]
     write_ts(tmp_path / "Toy_TEST.ts", [long, long] + [[list(ch) for ch in s] for s in series[2:]], labels)
     args = uea_args(tmp_path, "--tokens_per_series", "4")
     data = prepare_uea(args)
+    args = args.derive(**data.window_sizes)
     assert (args.seq_len, args.input_token_len) == (before.seq_len, before.input_token_len)
     L = args.seq_len
     assert data.report["test_series_cut"] == {"count": 2, "seq_len": L} and data.report["warnings"] == []

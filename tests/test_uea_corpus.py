@@ -14,6 +14,7 @@ from run import main
 from test_uea import write_ts
 from utils.cli import parse
 from utils.errors import SKIPPED_EXIT, UserError
+from utils.config import read_run_config
 
 
 def archive(root):
@@ -88,7 +89,7 @@ def test_pretrain_on_the_archive_then_adapt_a_classifier_with_its_token_length(t
                  "--pretrain_model_path", str(pre_dir / "checkpoint.pth"), "--train_epochs", "1",
                  "--val_ratio", "0.25", "--checkpoints", ck]) == 0
     (clf_dir,) = (tmp_path / "ck").glob("classification_Waves_*")
-    config = json.loads((clf_dir / "config.json").read_text())
+    config = read_run_config(clf_dir / "config.json")
     assert (config["input_token_len"], config["seq_len"]) == (4, 40)
     report = json.loads((clf_dir / "adaptation.json").read_text())
     assert report["missing"] == [] and report["backbone_fraction_from_checkpoint"] == 1
@@ -99,6 +100,7 @@ def test_model_id_of_an_archive_set_sizes_the_windows_for_its_classifier(tmp_pat
     write_ts(tmp_path / "Waves_TEST.ts", [[list(np.sin(np.arange(36) / 3))]] * 2, ["a", "b"])
     args = parse(["--task_name", "pretrain", "--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Waves"])
     data = prepare_uea_corpus(args)
+    args = args.derive(**data.window_sizes)
     # the classifier of Waves: longest 40 steps / 24 tokens -> token 2, seq_len 40; its pretraining
     # windows span the same 40 steps: 38 in, and the last token's 2 to forecast
     assert (args.input_token_len, args.output_token_len, args.seq_len) == (2, 2, 38)
@@ -120,6 +122,7 @@ def test_automatic_windows_round_down_to_fit_the_longest_train_series(tmp_path, 
     long_set(tmp_path, "Long", length)
     args = parse(["--task_name", "pretrain", "--data", "UEA", "--root_path", str(tmp_path), "--model_id", "Long"])
     data = prepare_uea_corpus(args)
+    args = args.derive(**data.window_sizes)
     assert (args.input_token_len, args.output_token_len, args.seq_len) == (token, token, seq_len)
     assert data.report["window"]["span"] == seq_len + token <= length
     assert data.report["too_short"] == 0 and sum(len(ws) for ws in data.splits.values()) >= 10
@@ -149,7 +152,7 @@ def test_pretrain_with_automatic_windows_then_adapt_keeps_the_checkpoint_token(t
                  "--pretrain_model_path", str(pre_dir / "checkpoint.pth"), "--train_epochs", "1", "--val_ratio", "0",
                  "--select_epoch", "last", "--checkpoints", ck]) == 0
     (clf_dir,) = (tmp_path / "ck").glob("classification_Long_*")
-    config = json.loads((clf_dir / "config.json").read_text())
+    config = read_run_config(clf_dir / "config.json")
     # the checkpoint's token of 11; the classifier's own window, 251 steps rounded up (TEST's 300 play no part)
     assert (config["input_token_len"], config["seq_len"]) == (11, 253)
     assert json.loads((clf_dir / "adaptation.json").read_text())["backbone_fraction_from_checkpoint"] == 1

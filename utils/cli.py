@@ -1,7 +1,8 @@
 """Command line: thuml's OpenLTM / Time-Series-Library flag names, plus what classification needs.
 
-``parse(argv)`` returns the resolved options and the set of flags the user typed, which re-testing
-uses to tell a deliberate contradiction of the saved run from a default.
+``parse(argv)`` returns one frozen Config (utils/config.py): the resolved options and the set of
+flags the user gave, which re-testing uses to tell a deliberate contradiction of the saved run
+from a default. The parser is the one place defaults are written; ``--help`` shows them.
 """
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import math
 from pathlib import Path
 
 from data_provider.data_factory import DATA_LOADERS
+from exp.tasks import TASKS
 from models import CLASSIFIERS, FORECASTERS
 from models.timer_xl_classifier import POOLINGS, PRESETS
 from utils.early_stopping import MONITORS
+from utils.config import Config
 from utils.errors import UserError
 from utils.lr_schedule import SCHEDULES
 
@@ -43,10 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "flags given on the command line override it")
 
     g = p.add_argument_group("basic config")
-    g.add_argument("--task_name", default="classification", choices=["classification", "pretrain", "compare", "predict"],
-                   help="classification; pretrain: Timer-XL's next-token forecasting on unlabeled series; "
-                        "compare: print <checkpoints>/summary.csv sorted by --sort_by; predict: apply a trained run "
-                        "to a CSV (--data_path) and write --output")
+    g.add_argument("--task_name", default="classification", choices=list(TASKS),
+                   help="; ".join(f"{name}: {task.summary}" for name, task in TASKS.items()))
     g.add_argument("--output", default=None,
                    help="with --task_name predict: the CSV to write (one row per window)")
     g.add_argument("--sort_by", default=None,
@@ -190,17 +191,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_finetune(text: str) -> tuple[str, int | None]:
-    """--finetune: full, linear_probe, or partial:K -> (mode, K)."""
-    if text in ("full", "linear_probe"):
-        return text, None
-    if text.startswith("partial:"):
-        k = text.split(":", 1)[1]
-        if k.isdigit() and int(k) >= 1:
-            return "partial", int(k)
-    raise UserError(f"--finetune {text!r}: use full, linear_probe or partial:K (K = trainable last layers, >= 1)")
-
-
 def explicit_flags(argv: list[str]) -> set[str]:
     """The destinations the user actually typed: parse again with every default suppressed."""
     shadow = build_parser()
@@ -209,96 +199,33 @@ def explicit_flags(argv: list[str]) -> set[str]:
     return set(vars(shadow.parse_args(argv)))
 
 
-def resolve(args: argparse.Namespace, explicit: set[str]) -> argparse.Namespace:
-    """Apply the preset and the schedule flags; check the numbers that must be positive."""
-    if args.preset != "none":
-        for key, value in PRESETS[args.preset].items():
-            if getattr(args, key) is None:
-                setattr(args, key, value)
-    for key in ("e_layers", "d_model", "d_ff", "n_heads"):
-        if getattr(args, key) is None:
-            raise UserError(f"--{key} is required with --preset none")
-    if args.cosine and args.lradj not in (None, "cosine"):
-        raise UserError(f"--cosine contradicts --lradj {args.lradj}; give one of them")
-    args.lradj = "cosine" if args.cosine else (args.lradj or "constant")
-    args.cosine = args.lradj == "cosine"
-    if args.train_steps is not None:
-        if "train_epochs" in explicit:
-            raise UserError("--train_steps and --train_epochs both set the training length; give one of them")
-        if args.train_steps <= 0:
-            raise UserError(f"--train_steps must be a positive whole number, got {args.train_steps}")
-    if args.select_epoch == "last" and "patience" in explicit:
-        raise UserError("--patience has no effect with --select_epoch last (no early stopping); drop one of them")
-    if args.tmax is None:
-        args.tmax = args.train_epochs
-    for key in ("seq_len", "input_token_len", "output_token_len", "e_layers", "d_model", "d_ff", "n_heads",
-                "batch_size", "train_epochs", "itr", "tmax", "accum_steps"):
-        if getattr(args, key) <= 0:
-            raise UserError(f"--{key} must be a positive whole number, got {getattr(args, key)}")
-    for key in ("patience", "horizon", "max_gap", "warmup_epochs"):
-        if getattr(args, key) < 0:
-            raise UserError(f"--{key} must be 0 or more, got {getattr(args, key)}")
-    if args.patience == 0:
-        raise UserError("--patience must be at least 1")
-    if not args.min_delta >= 0:
-        raise UserError(f"--min_delta must be 0 or more (a fraction of the best --monitor value), got {args.min_delta}")
-    if args.horizon == 0 and args.target_from:
-        raise UserError("--horizon must be at least 1 with --target_from (the label looks at the steps after the window)")
-    if args.d_model % args.n_heads or (args.d_model // args.n_heads) % 4:
-        raise UserError(f"--d_model {args.d_model} / --n_heads {args.n_heads} must be a whole multiple of 4; "
-                        "change one of them")
-    if args.target_from and args.rain_threshold is None:
-        raise UserError(f"--rain_threshold is required with --target_from: give the amount in the units of "
-                        f"'{args.target_from}' (e.g. 0.1 for millimetres; ERA5's tp is in metres)")
-    if not 0 < args.max_missing_share <= 1:
-        raise UserError(f"--max_missing_share must be in (0, 1], got {args.max_missing_share}")
-    if not 0 <= args.dropout < 1:
-        raise UserError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.learning_rate <= 0:
-        raise UserError(f"--learning_rate must be positive, got {args.learning_rate}")
-    if args.task_name == "pretrain":
-        forecaster = next(iter(FORECASTERS))
-        if "model" in explicit and args.model not in FORECASTERS:
-            raise UserError(f"--task_name pretrain trains a forecaster ({', '.join(sorted(FORECASTERS))}), "
-                            f"not {args.model}")
-        args.model = args.model if args.model in FORECASTERS else forecaster
-        args.monitor = "val_loss"
-        # (archive windows are sized from the data set --model_id names, after this check)
-        sized_later = args.data == "UEA" and "input_token_len" not in explicit
-        if args.seq_len % args.input_token_len and not sized_later:
-            raise UserError(f"--task_name pretrain needs --seq_len ({args.seq_len}) to be a multiple of "
-                            f"--input_token_len ({args.input_token_len}): every token must be real data")
-    elif args.model not in CLASSIFIERS:
-        raise UserError(f"--task_name {args.task_name} uses a classifier ({', '.join(sorted(CLASSIFIERS))}), "
-                        f"not {args.model}")
-    if args.task_name == "predict":
-        if not args.output:
-            raise UserError("--task_name predict needs --output OUT.csv, the file to write the predictions to")
-        if Path(args.output).resolve() == (Path(args.root_path) / args.data_path).resolve():
-            raise UserError(f"--output {args.output} is the data file itself; give another file name")
-    if args.data == "UEA":
-        if not 0 <= args.val_ratio < 1:
-            raise UserError(f"--val_ratio must be at least 0 and below 1, got {args.val_ratio}")
-        if "tokens_per_series" in explicit and "input_token_len" in explicit:
-            raise UserError("--tokens_per_series and --input_token_len both set the token length; give one of them")
-        if args.tokens_per_series <= 0:
-            raise UserError(f"--tokens_per_series must be a positive whole number, got {args.tokens_per_series}")
-        if args.val_ratio == 0 and args.select_epoch != "last":
-            raise UserError("--val_ratio 0 leaves no validation split to stop early or pick the best epoch on; "
-                            "add --select_epoch last (a fixed budget, e.g. --train_steps 600)")
-        if args.val_ratio == 0 and args.threshold_tuning:
-            raise UserError("--threshold_tuning chooses the threshold on validation, and --val_ratio 0 has none; "
-                            "drop one of them")
-    if args.adaptation and not args.pretrain_model_path:
-        raise UserError("--adaptation needs --pretrain_model_path PATH (an OpenLTM timer_xl checkpoint or a "
-                        "checkpoint.pth from --task_name pretrain)")
-    if not 0 < args.subset_rand_ratio <= 1:
-        raise UserError(f"--subset_rand_ratio must be in (0, 1], got {args.subset_rand_ratio}")
-    if args.backbone_lr_scale <= 0:
-        raise UserError(f"--backbone_lr_scale must be positive, got {args.backbone_lr_scale}")
-    parse_finetune(args.finetune)
-    args.explicit = sorted(explicit)
-    return args
+def defaults() -> dict:
+    """Every option's default, as --help shows it (the one place defaults are written)."""
+    return vars(build_parser().parse_args([]))
+
+
+def resolved_options(options: dict, explicit: set[str]) -> dict:
+    """The parsed flags with the preset's sizes filled in and the schedule flags made one: the
+    values a Config is built from (the Config then validates them)."""
+    out = dict(options)
+    if out["preset"] != "none":
+        for key, value in PRESETS[out["preset"]].items():
+            if out[key] is None:
+                out[key] = value
+    if out["cosine"] and out["lradj"] not in (None, "cosine"):
+        raise UserError(f"--cosine contradicts --lradj {out['lradj']}; give one of them")
+    out["lradj"] = "cosine" if out["cosine"] else (out["lradj"] or "constant")
+    out["cosine"] = out["lradj"] == "cosine"
+    if out["tmax"] is None:
+        out["tmax"] = out["train_epochs"]
+    if out["task_name"] == "pretrain":
+        # pretraining trains the forecaster and stops on its forecast error, whatever the defaults say
+        if "model" not in explicit and out["model"] not in FORECASTERS:
+            out["model"] = next(iter(FORECASTERS))
+        out["monitor"] = "val_loss"
+    if out["replace"] is not None:
+        out["replace"] = tuple(out["replace"])
+    return out
 
 
 def setting_name(args, ii: int) -> str:
@@ -394,24 +321,23 @@ def load_recipe(path: str, parser: argparse.ArgumentParser) -> dict:
     return out
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
-    """Defaults <- the --config recipe <- the command line. A value from the recipe counts as given,
-    exactly like a typed flag (the preset, window-sizing and re-test checks read that)."""
+def parse(argv: list[str]) -> Config:
+    """Defaults <- the --config recipe <- the command line, as one frozen Config. A value from the
+    recipe counts as given, exactly like a typed flag (the preset, window-sizing and re-test checks
+    read that)."""
     parser = build_parser()
     path = _config_path(argv)
     recipe = load_recipe(path, parser) if path else {}
     parser.set_defaults(**recipe)
-    args = parser.parse_args(argv)
-    return resolve(args, explicit_flags(argv) | set(recipe))
+    explicit = explicit_flags(argv) | set(recipe)
+    return Config.from_options(resolved_options(vars(parser.parse_args(argv)), explicit), explicit)
 
 
-def saved_config(saved: dict, runtime=None) -> argparse.Namespace:
-    """A run's config.json as the namespace it was trained with: a flag newer than the run takes its
-    default, and with ``runtime`` (this command's flags) the runtime flags are this command's."""
-    cfg = argparse.Namespace(**{**vars(build_parser().parse_args([])), **saved})
-    for flag in RUNTIME_FLAGS if runtime is not None else ():
-        setattr(cfg, flag, getattr(runtime, flag))
-    return cfg
+def saved_config(saved: dict, runtime: Config | None = None) -> Config:
+    """A run's config.json (either format) as the Config it was trained with: an option newer than
+    the run takes its default, and with ``runtime`` (this command's Config) the runtime flags are
+    this command's."""
+    return Config.from_saved(saved, resolved_options(defaults(), set()), runtime, frozenset(RUNTIME_FLAGS))
 
 
 def _same_setting(flag: str, saved, given) -> bool:
@@ -420,7 +346,8 @@ def _same_setting(flag: str, saved, given) -> bool:
     return saved == given
 
 
-def contradicting_flags(saved: dict, args) -> list[str]:
-    """Flags the user typed whose value differs from a saved run's (runtime flags aside)."""
-    return [f for f in args.explicit
-            if f not in RUNTIME_FLAGS and f in saved and not _same_setting(f, saved[f], getattr(args, f))]
+def contradicting_flags(saved: dict, cfg: Config) -> list[str]:
+    """Flags the user typed whose value differs from a saved run's (``saved``: config.json's
+    options, flat_saved) (runtime flags aside)."""
+    return [f for f in sorted(cfg.explicit)
+            if f not in RUNTIME_FLAGS and f in saved and not _same_setting(f, saved[f], getattr(cfg, f))]

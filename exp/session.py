@@ -1,0 +1,53 @@
+"""The skeleton every training task shares (classification and pretraining): read the data once,
+settle the options the data decides, then repeat over seeds, each repeat in its own run folder
+(opened, resumed or skipped as finished by exp/run_folder.py)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from data_provider.base import PreparedData
+from data_provider.data_factory import data_provider
+from exp import console
+from exp.run_folder import open_run, pick_device
+from exp.training_loop import with_epochs_from_steps
+from utils.config import Config
+from utils.run_log import RunLog
+from utils.seeding import seed_everything, use_deterministic_algorithms
+
+
+def prepare_session(cfg: Config, log: RunLog,
+                    count_train: Callable[[Config, PreparedData], int] | None = None
+                    ) -> tuple[Config, PreparedData, torch.device]:
+    """The data, the Config it settles (window sizes chosen from the data, epochs from a step
+    budget over ``count_train`` windows: the train split unless the task trains on a subset) and
+    the device."""
+    data = data_provider(cfg)
+    cfg = cfg.derive(**data.window_sizes)
+    for line in console.data_summary(data.report):
+        log(line)
+    n_train = count_train(cfg, data) if count_train else len(data.splits["train"])
+    cfg = with_epochs_from_steps(cfg, n_train, log)
+    if cfg.deterministic:
+        use_deterministic_algorithms()
+    return cfg, data, pick_device(cfg)
+
+
+def run_repeats(cfg: Config, data: PreparedData, log: RunLog,
+                train_one: Callable[[Config, Path, dict | None], None]) -> list[Path]:
+    """Repeat ``i`` of ``--itr`` trains with seed + i in its own folder: ``train_one(run_cfg,
+    run_dir, resume_state)`` runs after the folder is opened and the seed set; a finished run is
+    skipped (its results stay as they are)."""
+    run_dirs = []
+    for ii in range(cfg.itr):
+        run_cfg, run_dir, resume, finished = open_run(cfg, data, ii, log)
+        run_dirs.append(run_dir)
+        if finished:
+            log(f"{run_dir} is already finished ({finished['stop_reason']}); its results are in metrics.json")
+            continue
+        seed_everything(run_cfg.seed_used)
+        log(f">>> {cfg.task_name} run {ii + 1}/{cfg.itr}: {run_cfg.setting}")
+        train_one(run_cfg, run_dir, resume)
+    return run_dirs
