@@ -12,21 +12,22 @@ from exp import baselines
 from exp.threshold import predict_at
 from utils.metrics import baseline_metrics, classification_metrics
 from utils.verification import verification
+from utils.precision import FP32, Precision
 
 
 @torch.no_grad()
 def predict(model: torch.nn.Module, windows: WindowSet, batch_size: int, device: torch.device,
-            criterion=None, amp_enabled: bool = False) -> tuple[float, np.ndarray]:
-    """Mean loss (``criterion``, default cross-entropy) and the logits [n, n_classes] of every window."""
+            criterion=None, precision: Precision = FP32) -> tuple[float, np.ndarray]:
+    """Mean loss (``criterion``, default cross-entropy) and the logits [n, n_classes] of every window,
+    the forward pass under the run's precision (autocast for --amp)."""
     model.eval()
     n = len(windows)
     mine = shard(torch.arange(n), pad=False)  # under torchrun each rank scores a share, then all gather
     labels = torch.as_tensor(windows.labels)
     total, chunks = 0.0, []
-    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp_enabled and torch.device(device).type == "cuda")
     for start in range(0, len(mine), batch_size):
         positions = mine[start:start + batch_size]
-        with amp:
+        with precision.autocast(device):
             logits = model(*(to_device(t, device) for t in windows.inputs(positions))).float()
         y = to_device(labels[positions], device)
         total += (criterion(logits, y) if criterion else F.cross_entropy(logits, y, reduction="sum")).item()

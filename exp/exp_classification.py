@@ -40,6 +40,9 @@ from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
 from utils.metrics import classification_metrics, softmax
+from utils.out_of_memory import translate_out_of_memory
+from utils.precision import precision_for
+from utils.tracker import make_tracker
 from utils.run_log import RunLog
 
 
@@ -58,7 +61,7 @@ def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
-    loss, logits = predict(model, windows, cfg.batch_size, device, criterion, cfg.amp)
+    loss, logits = predict(model, windows, cfg.batch_size, device, criterion, precision_for(cfg.amp, device))
     y_pred = softmax(logits).argmax(axis=1)
     m = classification_metrics(windows.labels, y_pred, None, n_classes, cfg.pos_label)
     return {"val_loss": loss, "val_accuracy": m["accuracy"], "val_macro_f1": m["macro_f1"]}
@@ -88,21 +91,28 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     load_weights(model, run_dir)
     model.to(device)
     test = data.splits["test"]
-    amp = cfg.amp
+    precision = precision_for(cfg.amp, device)
     t0 = time.time()
-    _, logits = predict(model, test, cfg.batch_size, device, amp_enabled=amp)
+    _, logits = predict(model, test, cfg.batch_size, device, precision=precision)
     seconds = time.time() - t0
     probs = softmax(logits.astype(np.float64))
     metric = tuning_metric(cfg.monitor)
     threshold = None
     if cfg.threshold_tuning and data.n_classes == 2:
         # chosen on validation; then it is the decision rule every test figure uses
-        _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, amp_enabled=amp)
+        _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, precision=precision)
         val_scores = softmax(val_logits)[:, cfg.pos_label]
         value, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
         threshold = {"threshold": value, "chosen_on": f"validation {metric}", f"validation_{metric}": val_value}
     metrics, predictions = score_test(probs, data, cfg.pos_label, metric, threshold)
     return metrics, predictions, seconds
+
+
+def memory_context(cfg) -> dict:
+    """What an out-of-memory message names: the sizes that set the memory a step needs."""
+    return {"batch_size": cfg.batch_size, "seq_len": cfg.seq_len, "accum_steps": cfg.accum_steps,
+            "precision": cfg.precision or "fp32",
+            "model_desc": f"{cfg.preset} ({cfg.e_layers} layers, d_model {cfg.d_model})"}
 
 
 def peak_memory(device: torch.device) -> dict:
@@ -190,13 +200,16 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
            if cfg.select_epoch == "best" else "no early stopping (--select_epoch last)"))
     val = data.splits["val"]
     validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
-    history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
-                  cfg, run_dir, device, log, resume=resume)
+    tracker = make_tracker(cfg.tracker, run_dir, enabled=STATE.is_main)
+    with translate_out_of_memory("training", **memory_context(cfg)):
+        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
+                      cfg, run_dir, device, log, resume=resume, tracker=tracker)
     tested_value = history[f"best_{cfg.monitor}"]
     log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"
         + (f" ({cfg.monitor} {tested_value:.4f})" if tested_value is not None else " (no validation split)"))
 
-    metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
+    with translate_out_of_memory("evaluation", **memory_context(cfg)):
+        metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
     best_row = history["rows"][history["best_epoch"] - 1]
     metrics["diagnosis"] = {
         **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
@@ -215,7 +228,9 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
     write_csv(run_dir / "predictions.csv", predictions)
     draw(run_dir, history, metrics, predictions, cfg, data.report)
     append_summary(Path(cfg.checkpoints), summary_row(cfg, metrics, run_dir, tested_value))
-    mark_finished(run_dir, history)
+    mark_finished(run_dir, history, cfg.keep_last)
+    tracker.log_final(metrics)
+    tracker.close()
     for line in console.metrics_table(metrics, "test") + console.diagnosis_lines(metrics["diagnosis"]):
         log(line)
     log(f"run folder: {run_dir}")

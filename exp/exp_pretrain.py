@@ -87,7 +87,7 @@ def pretrain_one(cfg, run_dir: Path, resume: dict | None, data, device, log: Run
     training = {k: v for k, v in history.items() if k != "rows"}
     write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
                                                                       "device": str(device)}})
-    mark_finished(run_dir, history)
+    mark_finished(run_dir, history, cfg.keep_last)
     log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
     log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
         f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")

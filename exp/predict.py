@@ -27,6 +27,7 @@ from utils.cli import RUNTIME_FLAGS, contradicting_flags, saved_config, setting_
 from utils.config import Config, read_run_config
 from utils.errors import UserError
 from utils.metrics import softmax
+from utils.precision import precision_for
 from utils.run_log import RunLog
 
 # flags that say what to predict on and where to write, not which run: never a contradiction
@@ -138,7 +139,7 @@ def member_probabilities(run_dir: Path, cfg, windows) -> np.ndarray:
     model.to(device)
     # predict() also computes a loss, which needs a class per window; unknown labels are -1
     known = dataclasses.replace(windows, labels=np.zeros_like(windows.labels))
-    _, logits = predict(model, known, cfg.batch_size, device, amp_enabled=cfg.amp)
+    _, logits = predict(model, known, cfg.batch_size, device, precision=precision_for(cfg.amp, device))
     return softmax(logits.astype(np.float64))
 
 

@@ -14,6 +14,7 @@ from exp import console
 from exp.run_folder import open_run, pick_device
 from exp.training_loop import with_epochs_from_steps
 from utils.config import Config
+from utils.precision import precision_for
 from utils.run_log import RunLog
 from utils.seeding import seed_everything, use_deterministic_algorithms
 
@@ -22,8 +23,8 @@ def prepare_session(cfg: Config, log: RunLog,
                     count_train: Callable[[Config, PreparedData], int] | None = None
                     ) -> tuple[Config, PreparedData, torch.device]:
     """The data, the Config it settles (window sizes chosen from the data, epochs from a step
-    budget over ``count_train`` windows: the train split unless the task trains on a subset) and
-    the device."""
+    budget over ``count_train`` windows: the train split unless the task trains on a subset, the
+    precision --amp picks on this device) and the device."""
     data = data_provider(cfg)
     cfg = cfg.derive(**data.window_sizes)
     for line in console.data_summary(data.report):
@@ -32,7 +33,11 @@ def prepare_session(cfg: Config, log: RunLog,
     cfg = with_epochs_from_steps(cfg, n_train, log)
     if cfg.deterministic:
         use_deterministic_algorithms()
-    return cfg, data, pick_device(cfg)
+    device = pick_device(cfg)
+    precision = precision_for(cfg.amp, device)   # --amp auto on a CPU is refused here, before any folder
+    if precision.dtype is not None:
+        log(f"precision: {precision.reason}")
+    return cfg.derive(precision=precision.name), data, device
 
 
 def run_repeats(cfg: Config, data: PreparedData, log: RunLog,

@@ -27,10 +27,14 @@ from utils.distributed import STATE, shard, sum_all
 from utils.early_stopping import EarlyStopping
 from utils.errors import TrainingFailure, UserError
 from utils.lr_schedule import learning_rate_at
+from utils.precision import FP32, LossScaling, Precision, precision_for
 from utils.run_log import RunLog
 from utils.seeding import capture_rng_state, restore_rng_state
 
 LAST = "last.pth"
+# fp16 overflow halves the loss scale each time: this many skips in a row (a scale 2^40 smaller)
+# is no longer overflow but gradients that are not finite at any scale
+MAX_SKIPPED_IN_A_ROW = 40
 BEST = "checkpoint.pth"
 FINISHED = "finished.json"
 
@@ -60,18 +64,20 @@ def _diagnose(kind: str, epoch: int, step: int, x: torch.Tensor, lr: float) -> N
         "intact; lower --learning_rate or check the data report for extreme values")
 
 
-def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, generator, epoch: int, lr: float) -> float:
+def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, generator, epoch: int, lr: float,
+              precision: Precision = FP32, scaling: LossScaling | None = None) -> float:
     """One pass over ``windows``. ``batch_loss(model, inputs, y)`` returns the *sum* of per-window
     losses (``inputs``: the tuple ``windows.inputs`` gives), and each
     optimizer step divides by the number of windows it covers: ``batch_size`` x ``accum_steps``
-    accumulated equals one batch of that size, and a short last step weighs what it should."""
+    accumulated equals one batch of that size, and a short last step weighs what it should.
+    Under fp16 (``scaling`` with a gradient scaler) a step whose gradients overflowed is skipped
+    and counted in ``scaling.skipped_steps``; many in a row mean the run diverged."""
+    scaling = scaling or LossScaling(precision, device)
     model.train()
     accum = cfg.accum_steps
     micro = cfg.batch_size
     # every rank draws the same permutation, then keeps its own shard of it
     order = shard(torch.randperm(len(windows), generator=generator), pad=True)
-    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=cfg.amp and
-                         torch.device(device).type == "cuda")
     labels = torch.as_tensor(windows.labels)
     params = [p for p in model.parameters() if p.requires_grad]
     max_norm = cfg.clip_grad if cfg.clip_grad > 0 else float("inf")
@@ -86,16 +92,21 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
             positions = group[m:m + micro]
             inputs = tuple(to_device(t, device) for t in windows.inputs(positions))
             y = to_device(labels[positions], device)
-            with amp:
+            with precision.autocast(device):
                 loss_sum = batch_loss(model, inputs, y)
             if not torch.isfinite(loss_sum):
                 raise _diagnose("training loss", epoch, step, inputs[0], lr)
-            (loss_sum / len(group)).backward()
+            scaling.scale(loss_sum.float() / len(group)).backward()
             total += loss_sum.item()
+        scaling.unscale_(optimizer)  # the norm clipped is the true one
         norm = torch.nn.utils.clip_grad_norm_(params, max_norm)
-        if not torch.isfinite(norm):
+        # an fp16 overflow is the scaler's to handle (the step is skipped, the scale halves)
+        if not torch.isfinite(norm) and not scaling.enabled:
             raise _diagnose("gradient", epoch, step, inputs[0], lr)
-        optimizer.step()
+        scaling.step(optimizer)
+        if scaling.skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+            raise _diagnose(f"gradient ({MAX_SKIPPED_IN_A_ROW} fp16 steps in a row overflowed)", epoch, step,
+                            inputs[0], lr)
         seen += len(group)
         bar.set_postfix(loss=f"{total / seen:.4f}")
     total, seen = sum_all(total, seen)
@@ -128,13 +139,17 @@ def read_last(run_dir: Path) -> dict | None:
                         "another --des")
 
 
-def mark_finished(run_dir: Path, history: dict) -> None:
+def mark_finished(run_dir: Path, history: dict, keep_last: bool = False) -> None:
     """A small marker beside the checkpoints: marking a run finished rewrites nothing large and
-    works whether or not last.pth is there."""
+    works whether or not last.pth is there. Then last.pth (weights and optimizer state, what only
+    --resume needs) is removed unless ``keep_last``: nothing continues a finished run, and it is
+    most of the folder's size."""
     write_json(run_dir / FINISHED, {
         "stop_reason": history["stop_reason"], "tested_epoch": history["best_epoch"],
         "epochs_run": history["epochs_run"], "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
+    if not keep_last and STATE.is_main:
+        (run_dir / LAST).unlink(missing_ok=True)
 
 
 def read_finished(run_dir: Path, last: dict | None = None) -> dict | None:
@@ -149,7 +164,7 @@ def read_finished(run_dir: Path, last: dict | None = None) -> dict | None:
 
 
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
-        run_dir: Path, device, log: RunLog, resume: dict | None = None) -> dict:
+        run_dir: Path, device, log: RunLog, resume: dict | None = None, tracker=None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
     ``run_dir/checkpoint.pth``. ``validate`` None (no validation split) needs --select_epoch last:
     the epochs then log no validation scores and the last epoch is tested. With ``resume`` (a
@@ -158,6 +173,8 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     training at once; the caller tests the best epoch before it and then reports the failure (with
     no best epoch yet, the error is raised here)."""
     optimizer = build_optimizer(model, cfg)
+    precision = precision_for(cfg.amp, device)
+    scaling = LossScaling(precision, device)
     # what trains: the model itself, or a compiled / DistributedDataParallel wrapper of it; the
     # state_dicts saved are always the plain model's (no "module." or "_orig_mod." prefixes)
     trained = torch.compile(model) if cfg.compile else model
@@ -175,6 +192,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         model.load_state_dict(resume["model"])
         optimizer.load_state_dict(resume["optimizer"])
         stopper.load_state_dict(resume["stopper"])
+        scaling.load_state_dict(resume.get("scaler", {}))  # last.pth files from before fp16 have none
         rows, first_epoch, stop_reason = list(resume["rows"]), resume["epoch"] + 1, resume["stop_reason"]
         restore_rng_state(resume["rng"], generator)
         log(f"resumed after epoch {first_epoch} from {run_dir / LAST} (best epoch so far {stopper.best_epoch + 1})")
@@ -185,8 +203,10 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         for group in optimizer.param_groups:
             group["lr"] = lr * group["lr_scale"]
         t0 = time.time()
+        scaling.start_epoch()
         try:
-            train_loss = run_epoch(trained, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr)
+            train_loss = run_epoch(trained, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr,
+                                   precision, scaling)
         except NonFiniteLoss as err:
             if stopper.best_epoch is None:
                 raise  # no good epoch to fall back on
@@ -201,14 +221,18 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
             save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
         seconds = time.time() - t0
         rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
-                     "train_seconds": train_seconds, "train_windows": len(train_windows), "best": improved})
+                     "train_seconds": train_seconds, "train_windows": len(train_windows), "best": improved,
+                     "skipped_steps": scaling.skipped_steps})
         write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        if tracker is not None:
+            tracker.log_epoch(epoch + 1, rows[-1])
         if stopper.should_stop:
             stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
         save_torch(run_dir / LAST, {
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "epoch": epoch,
             "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason,
+            "scaler": scaling.state_dict(),
             "config": {k: v for k, v in cfg.flat().items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
         shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items()) or "-"

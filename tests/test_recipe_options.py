@@ -59,7 +59,8 @@ def test_train_steps_set_the_epochs_and_the_cosine_length_of_the_run(archive):
 def test_select_epoch_last_tests_the_final_weights_and_never_stops_early(archive):
     # a learning rate high enough for validation loss to jump about: with --select_epoch last the
     # run must neither stop early nor bring back the best validation epoch's weights
-    assert main(uea_argv(archive, "--train_epochs", "6", "--select_epoch", "last", "--learning_rate", "0.05")) == 0
+    assert main(uea_argv(archive, "--train_epochs", "6", "--select_epoch", "last", "--learning_rate", "0.05",
+                         "--keep_last")) == 0
     (run_dir,) = run_folders(archive)
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert len(epochs) == 6
@@ -74,7 +75,7 @@ def test_select_epoch_last_tests_the_final_weights_and_never_stops_early(archive
 
 
 def test_val_ratio_zero_trains_on_all_of_train_and_retests_the_same(archive, capsys):
-    argv = uea_argv(archive, "--train_epochs", "3", "--select_epoch", "last", "--val_ratio", "0")
+    argv = uea_argv(archive, "--train_epochs", "3", "--select_epoch", "last", "--val_ratio", "0", "--keep_last")
     assert main(argv) == 0
     (run_dir,) = run_folders(archive)
     report = json.loads((run_dir / "data_report.json").read_text())

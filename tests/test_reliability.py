@@ -49,7 +49,7 @@ from run import main
 
 real_epoch = loop.run_epoch
 
-def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epoch, lr):
+def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epoch, lr, *rest):
     calls = []
 
     def loss_then_kill(*args):
@@ -58,7 +58,7 @@ def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epo
             os.kill(os.getpid(), signal.SIGKILL)
         return batch_loss(*args)
 
-    return real_epoch(model, optimizer, windows, loss_then_kill, cfg, device, generator, epoch, lr)
+    return real_epoch(model, optimizer, windows, loss_then_kill, cfg, device, generator, epoch, lr, *rest)
 
 loop.run_epoch = run_epoch
 sys.exit(main(sys.argv[1:]))
@@ -129,10 +129,9 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
     assert main(argv + ["--resume", "--learning_rate", "0.01"]) == 2
     assert "--resume: no run with these flags, but" in capsys.readouterr().err
     assert len([p for p in (tmp_path / "ck").iterdir() if p.is_dir()]) == 1
-    # finished.json alone says finished: a run whose last.pth was deleted to save space is not retrained
-    (run_dir / "last.pth").unlink()
-    del before["last.pth"]
-    assert main(argv + ["--resume"]) == 0
+    # a finished run keeps no last.pth (finished.json alone says finished) and is never retrained
+    assert "last.pth" not in before and "checkpoint.pth" in before
+    assert main(argv + ["--resume", "--keep_last"]) == 0
     assert "is already finished" in capsys.readouterr().out
     assert main(argv) == 2
     assert f"{run_dir} already holds a finished run" in capsys.readouterr().err
@@ -141,7 +140,7 @@ def test_an_existing_run_is_never_overwritten(tmp_path, capsys):
 
 def test_a_run_folder_from_before_finished_json_is_read_from_last_pth(tmp_path, capsys):
     rain_table().to_csv(tmp_path / "rain.csv", index=False)
-    argv = argv_for(tmp_path, tmp_path / "ck", "--train_epochs", "1")
+    argv = argv_for(tmp_path, tmp_path / "ck", "--train_epochs", "1", "--keep_last")  # as runs then kept it
     assert main(argv) == 0
     (run_dir,) = [p for p in (tmp_path / "ck").iterdir() if p.is_dir()]
     # the old format: no marker, the flag inside last.pth
@@ -268,15 +267,19 @@ def test_last_checkpoint_holds_everything_needed_and_loads_weights_only(tmp_path
     assert state["epoch"] == 1 and len(state["rows"]) == 2
 
 
-def test_marking_a_run_finished_writes_a_small_marker_and_leaves_last_pth_alone(tmp_path):
+def test_marking_a_run_finished_writes_a_small_marker_and_removes_last_pth_unless_kept(tmp_path):
     history = fit(tiny_model(), toy_windows(), sum_ce, lambda m: {"val_loss": 1.0}, loop_cfg(train_epochs=2),
                   tmp_path, "cpu", RunLog())
     last = tmp_path / "last.pth"
     written = (last.read_bytes(), last.stat().st_mtime_ns)
     state = torch.load(last, weights_only=True)
     assert read_finished(tmp_path, state) is None
-    mark_finished(tmp_path, history)
-    assert (last.read_bytes(), last.stat().st_mtime_ns) == written
+    mark_finished(tmp_path, history, keep_last=True)
+    assert (last.read_bytes(), last.stat().st_mtime_ns) == written   # --keep_last: not even rewritten
+    (tmp_path / "finished.json").unlink()
+    mark_finished(tmp_path, history)                                 # the default: lean on disk
+    assert not last.exists() and (tmp_path / "checkpoint.pth").exists()
+    torch.save(state, last)
     marker = json.loads((tmp_path / "finished.json").read_text())
     assert marker.keys() == {"stop_reason", "tested_epoch", "epochs_run", "finished_at"}
     assert (marker["stop_reason"], marker["tested_epoch"], marker["epochs_run"]) == ("max epochs", 1, 2)

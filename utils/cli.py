@@ -18,10 +18,12 @@ from utils.early_stopping import MONITORS
 from utils.config import Config
 from utils.errors import UserError
 from utils.lr_schedule import SCHEDULES
+from utils.precision import AMP_CHOICES
+from utils.tracker import TRACKERS
 
 # Flags that may differ between training and a re-test without changing what is tested.
 RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug",
-                 "resume", "ddp", "amp", "compile", "config"}
+                 "resume", "ddp", "amp", "compile", "config", "keep_last", "tracker"}
 
 
 def str2bool(text: str) -> bool:
@@ -53,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--sort_by", default=None,
                    help="with --task_name compare: the summary column to sort by (default: each run's validation "
                         "--monitor value at its best epoch)")
+    g.add_argument("--n_trials", type=int, default=20,
+                   help="with --task_name tune: trials to run (a resumed search counts the finished ones)")
     g.add_argument("--is_training", type=int, default=1, choices=[0, 1], help="1: train then test; 0: re-test a trained run")
     g.add_argument("--model_id", default="test", help="a name for this experiment; part of the run folder name")
     g.add_argument("--model", default="timer_xl_classifier", choices=sorted(CLASSIFIERS) + sorted(FORECASTERS),
@@ -175,7 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("reliability")
     g.add_argument("--resume", action="store_true",
-                   help="continue the run in its folder from last.pth (same command otherwise)")
+                   help="continue the run in its folder from last.pth (same command otherwise); a finished run is "
+                        "left as it is")
+    g.add_argument("--keep_last", action="store_true",
+                   help="keep last.pth (weights + optimizer state) once the run has finished; by default it is removed "
+                        "then, since nothing continues a finished run (checkpoint.pth keeps the tested weights)")
+    g.add_argument("--tracker", default="none", choices=TRACKERS,
+                   help="tensorboard: log each epoch's losses, scores and learning rate and the final metrics to "
+                        "<run folder>/tensorboard (needs: pip install tensorboard)")
     g.add_argument("--deterministic", action="store_true",
                    help="PyTorch's deterministic algorithms (no cost measured on CPU; can be slower on GPU)")
 
@@ -184,7 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--gpu", type=int, default=0, help="CUDA device index")
     g.add_argument("--ddp", action="store_true",
                    help="DistributedDataParallel (OpenLTM's flag); runs under torchrun are detected without it")
-    g.add_argument("--amp", action="store_true", help="bf16 autocast on CUDA (ignored on CPU)")
+    g.add_argument("--amp", nargs="?", const="auto", default="off", choices=AMP_CHOICES,
+                   help="mixed precision. auto (the bare flag): bf16 autocast on GPUs that have it (compute capability "
+                        "8.0+), else fp16 autocast with a gradient scaler (a T4); on CPU give bf16 or fp16 explicitly")
+    g.add_argument("--use_amp", dest="amp", action="store_const", const="auto",
+                   help="OpenLTM / Time-Series-Library's name for --amp auto")
     g.add_argument("--compile", action="store_true", help="torch.compile the model for training")
     g.add_argument("--num_workers", type=int, default=0,
                    help="accepted for compatibility; batches are gathered in-process by vectorised indexing")

@@ -63,6 +63,7 @@ class RunConfig:
     task_name: str
     output: str | None
     sort_by: str | None
+    n_trials: int
     is_training: int
     model_id: str
     des: str
@@ -76,16 +77,19 @@ class RunConfig:
     use_gpu: bool
     gpu: int
     ddp: bool
-    amp: bool
+    amp: str
     compile: bool
     num_workers: int
+    keep_last: bool
+    tracker: str
     # derived for one repeat of a run (open_run), not flags
     seed_used: int | None = None
     setting: str | None = None
     data_sha256: str | None = None
+    precision: str | None = None   # what --amp chose on this device: fp32, bf16 or fp16
 
     def __post_init__(self):
-        _positive(self, "itr")
+        _positive(self, "itr", "n_trials")
 
 
 @dataclass(frozen=True)
@@ -337,7 +341,10 @@ def flat_saved(saved: dict) -> dict[str, Any]:
             out.update(saved.get(key, {}))
         out["explicit"] = saved.get("explicit", [])
         return out
-    return dict(saved)
+    old = dict(saved)
+    if isinstance(old.get("amp"), bool):  # --amp was a switch: on meant bf16 autocast on CUDA
+        old["amp"] = "bf16" if old["amp"] else "off"
+    return old
 
 
 def read_run_config(path: Path | str) -> dict[str, Any]:
