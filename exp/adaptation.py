@@ -39,17 +39,18 @@ def apply_finetune(model: torch.nn.Module, mode: str, k: int | None) -> None:
     """Freeze what the mode keeps fixed. Frozen parameters stay in the state_dict, so a re-test
     always loads a whole model."""
     backbone = model.backbone
-    n_layers = len(backbone.blocks.attn_layers)
+    n_layers = len(backbone.layers())
     if mode == "partial" and k > n_layers:
         raise UserError(f"--finetune partial:{k}: the backbone has only {n_layers} layers")
     for p in backbone.parameters():
         p.requires_grad_(mode == "full")
     if mode == "partial":
-        for layer in list(backbone.blocks.attn_layers)[n_layers - k:]:
+        for layer in backbone.layers()[n_layers - k:]:
             for p in layer.parameters():
                 p.requires_grad_(True)
-        for p in backbone.blocks.norm.parameters():
-            p.requires_grad_(True)
+        if backbone.final_norm() is not None:
+            for p in backbone.final_norm().parameters():
+                p.requires_grad_(True)
 
 
 def _settings_beside(checkpoint: Path) -> dict | None:

@@ -5,9 +5,13 @@ A classifier is built as ``Model(cfg)`` where ``cfg`` carries the resolved flags
 ``n_classes`` and ``feature_names``, and is called as ``model(x)`` or ``model(x, pad_mask)`` on
 ``x [batch, seq_len, n_vars]``, returning logits ``[batch, n_classes]``.
 """
-from models import timer_xl, timer_xl_classifier
+from models import backbone, timer_xl, timer_xl_classifier
 
-CLASSIFIERS = {"timer_xl_classifier": timer_xl_classifier.Model}   # --task_name classification
+CLASSIFIERS = {                                                      # --task_name classification
+    "timer_xl_classifier": timer_xl_classifier.Model,
+    # the same head on a plain patch transformer (models/backbone.py): a second backbone, no exp/ change
+    "patch_transformer_classifier": lambda cfg: timer_xl_classifier.Model(cfg, backbone.PatchTransformer(cfg)),
+}
 FORECASTERS = {"timer_xl": timer_xl.Model}                          # --task_name pretrain
 
 

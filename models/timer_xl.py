@@ -193,6 +193,25 @@ class TimerBlock(nn.Module):
         return self.norm(x)
 
 
+def standardize_window(x: torch.Tensor, pad: torch.Tensor | None = None):
+    """Per-window, per-variable standardisation (OpenLTM's use_norm); returns x, mean, std.
+
+    ``pad`` [B, L], True at padding steps: they stay out of the statistics (else a short series'
+    mean and scale would depend on how much padding it got) and come out as 0, the window mean.
+    """
+    if pad is None:
+        means = x.mean(1, keepdim=True).detach()
+        x = x - means
+        stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
+        return x / stdev, means, stdev
+    keep = (~pad)[:, :, None].to(x.dtype)
+    count = keep.sum(1, keepdim=True).clamp_min(1.0)
+    means = ((x * keep).sum(1, keepdim=True) / count).detach()
+    x = (x - means) * keep
+    stdev = torch.sqrt((x * x).sum(1, keepdim=True) / count + 1e-5)
+    return x / stdev, means, stdev
+
+
 class Model(nn.Module):
     """Timer-XL. ``forward(x, x_mark, y_mark)`` returns the next-token forecast [B, N * P_out, C].
 
@@ -225,22 +244,15 @@ class Model(nn.Module):
         self.head = nn.Linear(cfg.d_model, cfg.output_token_len) if forecast_head else None
 
     def normalize(self, x: torch.Tensor, pad: torch.Tensor | None = None):
-        """Per-window, per-variable standardisation (OpenLTM's use_norm); returns x, mean, std.
+        """OpenLTM's use_norm (see standardize_window); returns x, mean, std."""
+        return standardize_window(x, pad)
 
-        ``pad`` [B, L], True at padding steps: they stay out of the statistics (else a short series'
-        mean and scale would depend on how much padding it got) and come out as 0, the window mean.
-        """
-        if pad is None:
-            means = x.mean(1, keepdim=True).detach()
-            x = x - means
-            stdev = torch.sqrt(torch.var(x, dim=1, keepdim=True, unbiased=False) + 1e-5)
-            return x / stdev, means, stdev
-        keep = (~pad)[:, :, None].to(x.dtype)
-        count = keep.sum(1, keepdim=True).clamp_min(1.0)
-        means = ((x * keep).sum(1, keepdim=True) / count).detach()
-        x = (x - means) * keep
-        stdev = torch.sqrt((x * x).sum(1, keepdim=True) / count + 1e-5)
-        return x / stdev, means, stdev
+    def layers(self) -> list[nn.Module]:
+        """The transformer blocks in order (the backbone interface, models/backbone.py)."""
+        return list(self.blocks.attn_layers)
+
+    def final_norm(self) -> nn.Module:
+        return self.blocks.norm
 
     def encode(self, x: torch.Tensor, token_pad: torch.Tensor | None = None) -> torch.Tensor:
         """x: [B, L, C] with L a multiple of input_token_len -> hidden states [B, C, N, d_model].

@@ -26,13 +26,14 @@ def left_pad_length(seq_len: int, token_len: int) -> int:
 
 
 class Model(nn.Module):
-    """Classifies a window [B, seq_len, n_vars] into ``n_classes`` logits.
+    """Classifies a window [B, seq_len, n_vars] into ``n_classes`` logits, with any backbone that
+    has the interface of models/backbone.py (default: Timer-XL's).
 
     Pooling ``last`` concatenates every variable's last token (under causal attention the only
     tokens that have seen the whole window); ``mean`` averages all tokens of all variables.
     """
 
-    def __init__(self, configs):
+    def __init__(self, configs, backbone: nn.Module | None = None):
         super().__init__()
         if configs.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {configs.pooling!r}")
@@ -42,7 +43,7 @@ class Model(nn.Module):
         self.use_norm = configs.use_norm
         self.pad = left_pad_length(configs.seq_len, configs.input_token_len)
         self.token_len = configs.input_token_len
-        self.backbone = timer_xl.Model(configs, forecast_head=False)
+        self.backbone = backbone if backbone is not None else timer_xl.Model(configs, forecast_head=False)
         width = configs.d_model * (configs.n_vars if self.pooling == "last" else 1)
         self.head_dropout = nn.Dropout(configs.dropout)
         self.classifier = nn.Linear(width, configs.n_classes)

@@ -70,3 +70,27 @@ def test_the_decorators_fill_the_registries():
         assert DATA_LOADERS["Toy2"] is loader and CLASSIFIERS["toy2"] is Toy
     finally:
         del DATA_LOADERS["Toy2"], CLASSIFIERS["toy2"]
+
+
+def test_a_second_backbone_trains_and_retests_through_the_same_code(tmp_path, capsys, monkeypatch):
+    """patch_transformer_classifier: Timer-XL's head on a plain patch transformer, registered in one
+    line; exp/ reaches the encoder only through the backbone interface (layers, final_norm)."""
+    monkeypatch.setitem(DATA_LOADERS, "Toy", toy_windows)
+    argv = ["--data", "Toy", "--model", "patch_transformer_classifier", "--seq_len", "6", "--input_token_len", "3",
+            "--e_layers", "2", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--train_epochs", "15",
+            "--learning_rate", "0.01", "--batch_size", "20", "--patience", "15", "--checkpoints", str(tmp_path / "ck"),
+            "--model_id", "patch"]
+    assert main(argv) == 0
+    (run_dir,) = [p for p in (tmp_path / "ck").iterdir() if p.is_dir()]
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.9
+    assert main(["--is_training", "0", "--checkpoints", str(tmp_path / "ck"), "--model_id", "patch"]) == 0
+    assert "re-test metrics are identical" in capsys.readouterr().out
+    # partial fine-tuning unfreezes the last K blocks and the final norm of whichever backbone
+    from exp.adaptation import apply_finetune
+    from utils.cli import parse
+    cfg = parse(argv).derive(n_vars=2, n_classes=2)
+    model = CLASSIFIERS["patch_transformer_classifier"](cfg)
+    apply_finetune(model, "partial", 1)
+    trainable = {n for n, p in model.backbone.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("blocks.1.", "norm.")) for n in trainable)
