@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from exp import console, diagnosis, plots
+from exp.defaults import imbalance_defaults
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
@@ -98,7 +99,7 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     probs = softmax(logits.astype(np.float64))
     metric = tuning_metric(cfg.monitor)
     threshold = None
-    if cfg.threshold_tuning and data.n_classes == 2:
+    if cfg.threshold_tuning == "on" and data.n_classes == 2:
         # chosen on validation; then it is the decision rule every test figure uses
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, precision=precision)
         val_scores = softmax(val_logits)[:, cfg.pos_label]
@@ -154,6 +155,10 @@ def train_runs(cfg, log: RunLog) -> list[Path]:
     cfg, data, device = prepare_session(
         cfg, log, count_train=lambda c, d: len(few_shot_subset(d.splits["train"], c.subset_rand_ratio, c.seed)))
     check_pos_label(cfg.pos_label, data.n_classes)
+    train_windows = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed)
+    cfg, why = imbalance_defaults(cfg, train_windows.labels, data.n_classes, len(data.splits["val"]) > 0)
+    if why:
+        log(why)
     pad = left_pad_length(cfg.seq_len, cfg.input_token_len)
     if pad:
         log(f"seq_len {cfg.seq_len} is not a multiple of input_token_len {cfg.input_token_len}: each window is "

@@ -11,6 +11,7 @@ import torch
 from data_provider.base import PreparedData
 from data_provider.data_factory import data_provider
 from exp import console
+from exp.defaults import right_size
 from exp.run_folder import open_run, pick_device
 from exp.training_loop import with_epochs_from_steps
 from utils.config import Config
@@ -30,6 +31,9 @@ def prepare_session(cfg: Config, log: RunLog,
     for line in console.data_summary(data.report):
         log(line)
     n_train = count_train(cfg, data) if count_train else len(data.splits["train"])
+    cfg, why = right_size(cfg, n_train)
+    if why:
+        log(why)
     cfg = with_epochs_from_steps(cfg, n_train, log)
     if cfg.deterministic:
         use_deterministic_algorithms()

@@ -35,3 +35,5 @@ register_task("pretrain", "Timer-XL's next-token forecasting on unlabeled series
 register_task("compare", "print <checkpoints>/summary.csv, ranked by validation (--sort_by to choose a column)",
               "exp.summary:compare_task")
 register_task("predict", "apply a trained run to a CSV (--data_path) and write --output", "exp.predict:predict_task")
+register_task("tune", "search learning rate, size, dropout, weight decay and class weights on validation "
+              "(Optuna, --n_trials); writes <checkpoints>/tune_<model_id>/best.yaml", "exp.tune:tune_task")

@@ -11,8 +11,10 @@ from torch import nn
 
 from models import timer_xl
 
-# The sizes users ask for by name. ``full`` is the published pretrained Timer-XL.
+# The sizes users ask for by name. ``full`` is the published pretrained Timer-XL; ``tiny`` is what
+# --preset auto gives a few thousand windows (exp/defaults.py), which overfit anything larger.
 PRESETS = {
+    "tiny": dict(e_layers=2, d_model=64, d_ff=128, n_heads=4),
     "small": dict(e_layers=4, d_model=512, d_ff=1024, n_heads=8),
     "full": dict(e_layers=8, d_model=1024, d_ff=2048, n_heads=8),
 }

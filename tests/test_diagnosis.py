@@ -49,13 +49,15 @@ def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
 def test_overfitting_is_named_with_its_epoch(rain_dir):
     _, metrics = run(rain_dir, "overfit", "--e_layers", "2", "--d_model", "64", "--d_ff", "128", "--n_heads", "4",
                      "--dropout", "0", "--learning_rate", "3e-3", "--patience", "3", "--train_epochs", "30",
-                     "--subset_rand_ratio", "0.2")
+                     "--subset_rand_ratio", "0.2", "--class_weights", "none")
     assert metrics["diagnosis"]["verdict"].startswith("overfitting since epoch 3: training loss kept falling")
 
 
 def test_a_collapsed_model_is_reported_loudly(rain_dir, capsys):
     # rain over 6 mm is rare here (3% of windows): a fast rate drives the model onto the majority class
-    _, metrics = run(rain_dir, "collapse", *TINY, "--learning_rate", "1e-2", "--train_epochs", "2", threshold="6")
+    # once the imbalance defaults (balanced weights, a tuned threshold) are turned off
+    _, metrics = run(rain_dir, "collapse", *TINY, "--learning_rate", "1e-2", "--train_epochs", "2",
+                     "--class_weights", "none", "--threshold_tuning", "off", threshold="6")
     lines = metrics["diagnosis"]["collapse"]
     assert lines[0].startswith("collapse: the model predicts class 0 for 100.0% of test windows")
     assert "not above the majority baseline" in lines[1]

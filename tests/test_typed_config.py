@@ -6,7 +6,7 @@ import json
 import pytest
 
 from utils.cli import build_parser, parse, saved_config
-from utils.config import SECTIONS, Config, DataConfig, ModelConfig, RunConfig, TrainConfig, flat_saved
+from utils.config import SECTIONS, Config, DataConfig, ModelConfig, RunConfig, TrainConfig, flat_saved, read_run_config
 from utils.errors import UserError
 
 
@@ -78,3 +78,50 @@ def test_checks_that_join_sections_still_answer_in_one_line():
         parse(["--task_name", "pretrain", "--model", "timer_xl_classifier"])
     assert parse(["--task_name", "pretrain", "--seq_len", "672"]).model == "timer_xl"  # the default model follows the task
     assert isinstance(parse([]), Config)
+
+
+def test_defaults_the_data_decides_are_printed_recorded_and_never_override_the_user(tmp_path, capsys):
+    from conftest import rain_table
+    from run import main
+
+    rain_table(n_rows=160).to_csv(tmp_path / "rain.csv", index=False)
+    base = ["--root_path", str(tmp_path), "--data_path", "rain.csv", "--group_col", "region", "--target_from",
+            "tp_mm", "--seq_len", "8", "--input_token_len", "4", "--train_epochs", "1",
+            "--checkpoints", str(tmp_path / "ck")]
+
+    def config_of(model_id, *flags):
+        assert main([*base, "--model_id", model_id, *flags]) == 0
+        (run_dir,) = (tmp_path / "ck").glob(f"classification_{model_id}_*")
+        return read_run_config(run_dir / "config.json"), capsys.readouterr().out
+
+    # rare rain (above 3 mm): weighted and tuned; the header says why
+    rare, out = config_of("rare", "--rain_threshold", "3")
+    assert (rare["class_weights"], rare["threshold_tuning"]) == ("balanced", "on")
+    assert "class imbalance: class 1 in" in out and "--class_weights balanced, --threshold_tuning on" in out
+    # a small table gets the tiny model, said in the header
+    assert (rare["preset"], rare["e_layers"], rare["d_model"]) == ("tiny", 2, 64)
+    assert "model size: preset tiny" in out
+    # the user says no, or forces a size: kept as given
+    kept, _ = config_of("kept", "--rain_threshold", "3", "--class_weights", "none", "--threshold_tuning", "off",
+                        "--preset", "small")
+    assert (kept["class_weights"], kept["threshold_tuning"], kept["preset"], kept["d_model"]) == ("none", "off",
+                                                                                                 "small", 512)
+    # the bare flag still means on
+    assert parse(["--threshold_tuning"]).threshold_tuning == "on"
+
+
+def test_imbalance_defaults_follow_the_positive_share():
+    import numpy as np
+
+    from exp.defaults import imbalance_defaults
+    cfg = parse([])
+    balanced, _ = imbalance_defaults(cfg, np.array([0, 1] * 50), 2, True)
+    assert (balanced.class_weights, balanced.threshold_tuning) == ("none", "off")
+    rare, _ = imbalance_defaults(cfg, np.array([0] * 80 + [1] * 20), 2, True)
+    assert (rare.class_weights, rare.threshold_tuning) == ("balanced", "on")
+    common, _ = imbalance_defaults(cfg, np.array([0] * 20 + [1] * 80), 2, True)
+    assert common.class_weights == "balanced"
+    no_val, why = imbalance_defaults(cfg, np.array([0] * 80 + [1] * 20), 2, False)
+    assert no_val.threshold_tuning == "off" and "no validation split" in why
+    three, _ = imbalance_defaults(cfg, np.array([0] * 80 + [1] * 10 + [2] * 10), 3, True)
+    assert (three.class_weights, three.threshold_tuning) == ("none", "off")

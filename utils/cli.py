@@ -113,8 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output_token_len", type=int, default=96, help="Timer-XL forecast length per token (kept for checkpoint compatibility)")
 
     g = p.add_argument_group("model")
-    g.add_argument("--preset", default="small", choices=sorted(PRESETS) + ["none"],
-                   help="small: 4 layers, d_model 512, d_ff 1024, 8 heads; full: 8, 1024, 2048, 8 (the published size)")
+    g.add_argument("--preset", default="auto", choices=["auto", *PRESETS, "none"],
+                   help="auto: tiny below 20,000 train windows, else small; tiny: 2 layers, d_model 64, d_ff 128, "
+                        "4 heads; small: 4, 512, 1024, 8; full: 8, 1024, 2048, 8 (the published size)")
     g.add_argument("--e_layers", type=int, default=None, help="transformer layers (overrides the preset)")
     g.add_argument("--d_model", type=int, default=None, help="model width (overrides the preset)")
     g.add_argument("--d_ff", type=int, default=None, help="feed-forward width (overrides the preset)")
@@ -170,12 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("class imbalance")
     g.add_argument("--loss", default="ce", choices=["ce", "focal"], help="cross-entropy or focal loss")
-    g.add_argument("--class_weights", default="none",
-                   help="none, balanced (from the train windows), or one weight per class like 1,3; "
-                        "with --loss focal these are the per-class alphas")
+    g.add_argument("--class_weights", default="auto",
+                   help="auto: balanced for a binary task whose positive share in train is below 35%% or above "
+                        "65%%, else none; none; balanced (from the train windows); or one weight per class like 1,3 "
+                        "(with --loss focal these are the per-class alphas)")
     g.add_argument("--focal_gamma", type=float, default=2.0, help="focal loss gamma")
-    g.add_argument("--threshold_tuning", action="store_true",
-                   help="binary tasks: also report test metrics at the decision threshold chosen on validation")
+    g.add_argument("--threshold_tuning", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
+                   help="binary tasks: decide at the threshold chosen on validation (on; the bare flag) or at 0.5 "
+                        "(off); auto: on for an imbalanced task (as --class_weights auto) with a validation split")
 
     g = p.add_argument_group("reliability")
     g.add_argument("--resume", action="store_true",
@@ -224,7 +227,8 @@ def resolved_options(options: dict, explicit: set[str]) -> dict:
     values a Config is built from (the Config then validates them)."""
     out = dict(options)
     if out["preset"] != "none":
-        for key, value in PRESETS[out["preset"]].items():
+        # auto: the small sizes until the data says how many windows there are (exp/defaults.py)
+        for key, value in PRESETS["small" if out["preset"] == "auto" else out["preset"]].items():
             if out[key] is None:
                 out[key] = value
     if out["cosine"] and out["lradj"] not in (None, "cosine"):
@@ -288,6 +292,8 @@ def _config_path(argv: list[str]) -> str | None:
 def _recipe_value(action: argparse.Action, key: str, value, path: str):
     """A YAML value checked the way argparse checks the same flag on the command line."""
     where = f"{path}: '{key}'"
+    if isinstance(value, bool) and action.choices is not None and "on" in action.choices:
+        return "on" if value else "off"   # threshold_tuning: true, as the switch it was
     if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
         if not isinstance(value, bool):
             raise UserError(f"{where} is a switch: give true or false, not {value!r}")

@@ -197,7 +197,7 @@ class TrainConfig:
     loss: str
     class_weights: str
     focal_gamma: float
-    threshold_tuning: bool
+    threshold_tuning: str
     finetune: str
     backbone_lr_scale: float
     subset_rand_ratio: float
@@ -327,7 +327,7 @@ class Config:
             if self.data_config.val_ratio == 0 and self.train_config.select_epoch != "last":
                 raise UserError("--val_ratio 0 leaves no validation split to stop early or pick the best epoch on; "
                                 "add --select_epoch last (a fixed budget, e.g. --train_steps 600)")
-            if self.data_config.val_ratio == 0 and self.train_config.threshold_tuning:
+            if self.data_config.val_ratio == 0 and self.train_config.threshold_tuning == "on":
                 raise UserError("--threshold_tuning chooses the threshold on validation, and --val_ratio 0 has none; "
                                 "drop one of them")
 
@@ -344,6 +344,8 @@ def flat_saved(saved: dict) -> dict[str, Any]:
     old = dict(saved)
     if isinstance(old.get("amp"), bool):  # --amp was a switch: on meant bf16 autocast on CUDA
         old["amp"] = "bf16" if old["amp"] else "off"
+    if isinstance(old.get("threshold_tuning"), bool):  # so was --threshold_tuning
+        old["threshold_tuning"] = "on" if old["threshold_tuning"] else "off"
     return old
 
 
