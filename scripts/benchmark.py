@@ -1,10 +1,13 @@
 """Speed and memory of the Timer-XL classifier, beside thuml's eager attention formulation.
 
     python scripts/benchmark.py [--device cpu|cuda] [--presets small,full] [--seq_lens 720,1440]
-                                [--batch 4] [--steps 3] [--out benchmark.json]
+                                [--batches 32,64] [--precisions fp32,bf16,fp16] [--steps 3]
+                                [--out benchmark.json]
 
-For each preset and seq_len (token 96, 27 variables; tokens = 27 x seq_len / 96) it measures, each
-configuration in a fresh child process so peak memory is its own:
+For each preset, seq_len (token 96, 27 variables; tokens = 27 x seq_len / 96), batch size and
+precision (fp32; bf16 autocast; fp16 autocast with a gradient scaler, as --amp runs them; on CUDA
+the default list holds bf16 only where the card has it) it measures, each configuration in a fresh
+child process so peak memory is its own:
   * training: samples/s and tokens/s over ``--steps`` optimizer steps after one warm-up step;
   * inference: samples/s and tokens/s;
   * peak memory: CUDA max allocated on GPU; on CPU the growth of the process's peak RSS over
@@ -32,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from models import timer_xl, timer_xl_classifier  # noqa: E402
+from utils.precision import BF16_CAPABILITY, LossScaling, choose_precision, device_capability  # noqa: E402
 
 N_VARS, TOKEN = 27, 96
 
@@ -71,8 +75,12 @@ def peak_mib(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, attention: str) -> dict:
+def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, attention: str,
+            precision_name: str = "fp32") -> dict:
     """One configuration, in this process (the parent runs each in a child)."""
+    precision = choose_precision("off" if precision_name == "fp32" else precision_name, device,
+                                 device_capability(device))
+    scaling = LossScaling(precision, device)
     if attention == "eager":
         timer_xl.TimeAttention.forward = eager_attention
     model = build(preset, seq_len, device)
@@ -94,10 +102,11 @@ def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, atte
             torch.cuda.synchronize()
 
     def train_step():
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        with precision.autocast(device):
+            loss = torch.nn.functional.cross_entropy(model(x).float(), y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        scaling.scale(loss).backward()
+        scaling.step(optimizer)
 
     model.train()
     train_step()  # warm-up (allocator, kernels)
@@ -112,7 +121,7 @@ def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, atte
     train_s = (time.perf_counter() - t0) / steps
     train_peak = peak_mib(device) - (0 if device == "cuda" else before)
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), precision.autocast(device):
         model(x)
         sync()
         t0 = time.perf_counter()
@@ -121,14 +130,16 @@ def measure(preset: str, seq_len: int, batch: int, steps: int, device: str, atte
         sync()
     infer_s = (time.perf_counter() - t0) / steps
     return {"preset": preset, "seq_len": seq_len, "tokens": tokens, "batch": batch, "attention": attention,
+            "precision": precision.name, "fp16_skipped_steps": scaling.skipped_steps,
             "train_samples_per_s": batch / train_s, "train_tokens_per_s": batch * tokens / train_s,
             "infer_samples_per_s": batch / infer_s, "infer_tokens_per_s": batch * tokens / infer_s,
             "train_peak_mib": train_peak, "probe_logits": out,
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
-def run_child(preset, seq_len, batch, steps, device, attention) -> dict:
-    cmd = [sys.executable, __file__, "--child", json.dumps([preset, seq_len, batch, steps, device, attention])]
+def run_child(preset, seq_len, batch, steps, device, attention, precision="fp32") -> dict:
+    cmd = [sys.executable, __file__, "--child",
+           json.dumps([preset, seq_len, batch, steps, device, attention, precision])]
     result = subprocess.run(cmd, capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"benchmark child failed:\n{result.stderr[-2000:]}")
@@ -140,7 +151,10 @@ def main() -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--presets", default="small,full")
     p.add_argument("--seq_lens", default="720,1440")
-    p.add_argument("--batch", type=int, default=None, help="default: 32 on GPU, 4 on CPU")
+    p.add_argument("--batches", default=None, help="comma-separated batch sizes; default: 32,64 on GPU, 4 on CPU")
+    p.add_argument("--precisions", default=None,
+                   help="comma-separated fp32, bf16, fp16; default on GPU: fp32, fp16 and bf16 where the card has it; "
+                        "on CPU: fp32")
     p.add_argument("--steps", type=int, default=None, help="timed steps; default: 10 on GPU, 2 on CPU")
     p.add_argument("--out", default="benchmark.json")
     p.add_argument("--no_data", action="store_true", help="skip the data-path measurement")
@@ -150,31 +164,49 @@ def main() -> None:
         print(json.dumps(measure(*json.loads(opts.child))))
         return
     gpu = opts.device == "cuda"
-    batch = opts.batch or (32 if gpu else 4)
+    batches = [int(b) for b in (opts.batches or ("32,64" if gpu else "4")).split(",")]
+    if opts.precisions:
+        precisions = opts.precisions.split(",")
+    elif gpu:
+        has_bf16 = device_capability("cuda") >= BF16_CAPABILITY
+        precisions = ["fp32", "fp16"] + (["bf16"] if has_bf16 else [])
+    else:
+        precisions = ["fp32"]
     steps = opts.steps or (10 if gpu else 2)
     name = torch.cuda.get_device_name() if gpu else f"CPU, {torch.get_num_threads()} threads"
-    print(f"device: {name}; torch {torch.__version__}; 27 variables, token {TOKEN}, batch {batch}, {steps} timed steps")
-    header = (f"{'preset':6} {'seq_len':>7} {'tokens':>6} | {'train samp/s':>12} {'tok/s':>9} {'peak MiB':>9} | "
-              f"{'infer samp/s':>12} | {'eager train':>11} {'eager MiB':>9} {'eager infer':>11} | "
+    print(f"device: {name}; torch {torch.__version__}; 27 variables, token {TOKEN}, {steps} timed steps; the eager "
+          "reference (OpenLTM's formulation) runs beside each fp32 row")
+    header = (f"{'preset':6} {'seq_len':>7} {'tokens':>6} {'batch':>5} {'prec':>4} | {'train samp/s':>12} {'tok/s':>9} "
+              f"{'step ms':>8} {'peak MiB':>9} | {'infer samp/s':>12} | {'eager train':>11} {'eager MiB':>9} | "
               f"{'speed x':>7} {'mem x':>6} {'max |diff|':>10}")
     print(header)
     rows = []
     for preset in opts.presets.split(","):
         for seq_len in map(int, opts.seq_lens.split(",")):
-            ours = run_child(preset, seq_len, batch, steps, opts.device, "sdpa")
-            ref = run_child(preset, seq_len, batch, steps, opts.device, "eager")
-            diff = max(abs(a - b) for ra, rb in zip(ours["probe_logits"], ref["probe_logits"]) for a, b in zip(ra, rb))
-            row = {**{k: v for k, v in ours.items() if k != "probe_logits"},
-                   "eager": {k: v for k, v in ref.items() if k != "probe_logits"},
-                   "train_speedup_vs_eager": ours["train_samples_per_s"] / ref["train_samples_per_s"],
-                   "memory_ratio_vs_eager": ours["train_peak_mib"] / max(ref["train_peak_mib"], 1e-9),
-                   "max_abs_output_difference": diff}
-            rows.append(row)
-            print(f"{preset:6} {seq_len:7d} {ours['tokens']:6d} | {ours['train_samples_per_s']:12.2f} "
-                  f"{ours['train_tokens_per_s']:9.0f} {ours['train_peak_mib']:9.0f} | {ours['infer_samples_per_s']:12.2f} | "
-                  f"{ref['train_samples_per_s']:11.2f} {ref['train_peak_mib']:9.0f} {ref['infer_samples_per_s']:11.2f} | "
-                  f"{row['train_speedup_vs_eager']:7.2f} {row['memory_ratio_vs_eager']:6.2f} {diff:10.2e}", flush=True)
-    result = {"device": name, "torch": torch.__version__, "batch": batch, "steps": steps, "models": rows}
+            for batch in batches:
+                for precision in precisions:
+                    ours = run_child(preset, seq_len, batch, steps, opts.device, "sdpa", precision)
+                    row = {**{k: v for k, v in ours.items() if k != "probe_logits"},
+                           "train_step_ms": 1e3 * batch / ours["train_samples_per_s"]}
+                    reference = "-"
+                    if precision == "fp32":
+                        ref = run_child(preset, seq_len, batch, steps, opts.device, "eager")
+                        diff = max(abs(a - b) for ra, rb in zip(ours["probe_logits"], ref["probe_logits"])
+                                   for a, b in zip(ra, rb))
+                        row.update({"eager": {k: v for k, v in ref.items() if k != "probe_logits"},
+                                    "train_speedup_vs_eager": ours["train_samples_per_s"] / ref["train_samples_per_s"],
+                                    "memory_ratio_vs_eager": ours["train_peak_mib"] / max(ref["train_peak_mib"], 1e-9),
+                                    "max_abs_output_difference": diff})
+                        reference = (f"{ref['train_samples_per_s']:11.2f} {ref['train_peak_mib']:9.0f} | "
+                                     f"{row['train_speedup_vs_eager']:7.2f} {row['memory_ratio_vs_eager']:6.2f} "
+                                     f"{diff:10.2e}")
+                    rows.append(row)
+                    print(f"{preset:6} {seq_len:7d} {ours['tokens']:6d} {batch:5d} {precision:>4} | "
+                          f"{ours['train_samples_per_s']:12.2f} {ours['train_tokens_per_s']:9.0f} "
+                          f"{row['train_step_ms']:8.1f} {ours['train_peak_mib']:9.0f} | "
+                          f"{ours['infer_samples_per_s']:12.2f} | {reference}", flush=True)
+    result = {"device": name, "torch": torch.__version__, "batches": batches, "precisions": precisions,
+              "steps": steps, "models": rows}
     if not opts.no_data:
         sys.path.insert(0, str(ROOT / "scripts"))
         from benchmark_data import measure as measure_data

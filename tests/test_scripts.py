@@ -100,3 +100,13 @@ def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_featur
     assert done.returncode == 2 and started == []
     assert "2 pretraining runs" in done.stderr and "f_right_again_0/checkpoint.pth" in done.stderr
     assert "set PRETRAIN_MODEL_PATH" in done.stderr
+
+
+def test_the_speed_benchmark_measures_each_precision_it_is_given():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    for precision in ("fp32", "bf16", "fp16"):
+        row = benchmark.measure("tiny", 96, 2, 1, "cpu", "sdpa", precision)
+        assert row["precision"] == precision and row["train_samples_per_s"] > 0 and row["fp16_skipped_steps"] >= 0
