@@ -4,15 +4,18 @@ label describes, and the same rule gives the same inputs in training, re-test an
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 
 def mark_missing(values: np.ndarray, sentinels: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Turn sentinel values and +-inf into NaN. Returns (values, sentinel count, inf count) per column."""
-    values = values.astype(np.float64, copy=True)
+    """Turn sentinel values and +-inf into NaN, in a copy: float32 stays float32 (features read as
+    float32 are never widened), anything else becomes float64. A sentinel is compared in the values'
+    own precision, so -999.9 read as float32 matches float32(-999.9). Returns (values, sentinel
+    count, inf count) per column."""
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
+    values = values.astype(dtype, copy=True)
     is_sentinel = np.zeros(values.shape, dtype=bool)
     for sentinel in sentinels:
-        is_sentinel |= values == sentinel
+        is_sentinel |= values == dtype(sentinel)
     is_inf = np.isinf(values)
     values[is_sentinel | is_inf] = np.nan
     return values, is_sentinel.sum(axis=0), is_inf.sum(axis=0)
@@ -22,26 +25,37 @@ def forward_fill(values: np.ndarray, group_starts: np.ndarray, max_gap: int) -> 
     """Fill, in place, each missing step of ``values`` [rows, columns] with the last observed value
     of its column and group, when that value is at most ``max_gap`` steps back. A gap's first
     ``max_gap`` steps are filled, the rest stay NaN. Returns how many cells were filled per column."""
-    rows = values.shape[0]
     filled = np.zeros(values.shape[1], dtype=np.int64)
-    if max_gap <= 0 or rows == 0:
-        return filled
-    positions = np.arange(rows)
-    # the first row of each row's group: a fill never reaches across a group boundary
-    group_id = np.zeros(rows, dtype=np.int64)
-    group_id[group_starts[1:]] = 1
-    group_first = np.asarray(group_starts)[np.cumsum(group_id)]
+    fill = column_filler(group_starts, values.shape[0], max_gap)
     for j in range(values.shape[1]):
-        column = values[:, j]
-        missing = np.isnan(column)
-        if not missing.any():
-            continue
-        last_seen = np.maximum.accumulate(np.where(missing, -1, positions))
-        source = last_seen >= group_first
-        fill = missing & source & (positions - last_seen <= max_gap)
-        column[fill] = column[last_seen[fill]]
-        filled[j] = int(fill.sum())
+        filled[j] = fill(values[:, j])
     return filled
+
+
+def column_filler(group_starts: np.ndarray, rows: int, max_gap: int):
+    """``fill(column)``: forward_fill's rule for one column of ``rows`` rows, in place, returning how
+    many cells it filled. Lets a caller fill column by column without a whole table in hand; the
+    groups' first rows are worked out once, for the first column with a gap."""
+    index: dict[str, np.ndarray] = {}
+
+    def fill(column: np.ndarray) -> int:
+        missing = np.isnan(column)
+        if max_gap <= 0 or not missing.any():
+            return 0
+        if not index:
+            index["positions"] = np.arange(rows)
+            # the first row of each row's group: a fill never reaches across a group boundary
+            group_id = np.zeros(rows, dtype=np.int64)
+            group_id[group_starts[1:]] = 1
+            index["group_first"] = np.asarray(group_starts)[np.cumsum(group_id)]
+        positions = index["positions"]
+        last_seen = np.maximum.accumulate(np.where(missing, -1, positions))
+        source = last_seen >= index["group_first"]
+        chosen = missing & source & (positions - last_seen <= max_gap)
+        column[chosen] = column[last_seen[chosen]]
+        return int(chosen.sum())
+
+    return fill
 
 
 def sparse_columns(missing: np.ndarray, train_rows: np.ndarray, group_ids: np.ndarray, names: list[str],
@@ -49,10 +63,21 @@ def sparse_columns(missing: np.ndarray, train_rows: np.ndarray, group_ids: np.nd
     """Columns missing in more than ``max_share`` of some group's train rows, with each offending
     group's share: {column: {group: share}}. A sensor that one station never had would otherwise
     remove every window of that station."""
-    shares = pd.DataFrame(missing[train_rows], columns=range(len(names))).groupby(group_ids[train_rows]).mean()
+    groups, index = np.unique(group_ids[train_rows], return_inverse=True)
+    counts = np.zeros((len(groups), len(names)), dtype=np.int64)
+    np.add.at(counts, index, missing[train_rows])
+    return too_sparse(counts, np.bincount(index, minlength=len(groups)), groups, names, max_share)
+
+
+def too_sparse(missing_counts: np.ndarray, train_counts: np.ndarray, groups, names: list[str],
+               max_share: float) -> dict[str, dict[str, float]]:
+    """sparse_columns from counts: ``missing_counts`` [groups, columns] the train rows where each
+    column is missing, ``train_counts`` [groups] the train rows, ``groups`` sorted by name (each
+    with train rows), as the report lists them."""
+    shares = missing_counts / np.asarray(train_counts)[:, None]
     out: dict[str, dict[str, float]] = {}
     for j, name in enumerate(names):
-        over = shares[j][shares[j] > max_share]
-        if len(over):
-            out[name] = {str(group): float(share) for group, share in over.items()}
+        over = {str(group): float(share) for group, share in zip(groups, shares[:, j]) if share > max_share}
+        if over:
+            out[name] = over
     return out

@@ -8,7 +8,10 @@ handled in a way the report states, or refused with a line that says how to hand
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import difflib
+import mmap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +22,19 @@ import pandas as pd
 from data_provider import time_grid
 from utils.errors import UserError
 
+try:        # the format pandas infers from a date column's first value, to parse a long column in blocks
+    from pandas._libs.tslib import first_non_null
+    from pandas.core.tools.datetimes import _guess_datetime_format_for_array
+except ImportError:  # pragma: no cover - another pandas: such columns are parsed whole
+    first_non_null = None
+
+try:        # the fast reader; without pyarrow every file goes through pandas' own reader
+    import pyarrow as pa
+    import pyarrow.compute as pa_compute
+    import pyarrow.csv as pa_csv
+except ImportError:  # pragma: no cover
+    pa = None
+
 DATE_NAMES = ("date", "time", "timestamp", "datetime", "valid_time", "time_hour")
 SINGLE_GROUP = "all"
 OBSERVED = "__observed__"           # False on rows added for missing timestamps
@@ -26,6 +42,15 @@ OBSERVED = "__observed__"           # False on rows added for missing timestamps
 NEGATIVE_WORDS = {"no", "n", "false", "f", "0", "no rain", "norain", "dry", "none", "negative", "neg", "absent"}
 MOSTLY_NUMERIC = 0.5
 DATE_PATTERN = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(?:19|20)\d\d"  # 2013-01-05, 5/1/13, 05.01.2013, Jan 5 2013                # a text column at least this numeric is a numeric column with bad cells
+# pandas' default missing-value tokens (read_csv's na_values): the fast reader must see as missing
+# exactly the cells pandas sees as missing
+PANDAS_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+             "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+SAMPLE_ROWS = 10_000                # rows pandas types first, so the fast reader gives every column pandas' type
+DATE_BLOCK = 65_536                 # rows of date text parsed at once (pandas makes a Python string of each)
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
+if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):     # not glibc (macOS, musl)
+    _LIBC = None
 
 
 @dataclass
@@ -50,6 +75,16 @@ class Table:
     date_format: str | None = None          # how the date text was read (inferred, ISO 8601, day first, ...)
     label_mapping: dict[str, int] | None = None
     replaced: dict[str, int] = field(default_factory=dict)   # --replace token -> cells replaced
+    # the float columns as float32 in one row-major array [rows, columns], the layout of the model's
+    # input, when the fast reader read the file and no row moved since: prepare then scales the
+    # features in place instead of copying them (the frame's float32 columns are views of it)
+    matrix: np.ndarray | None = None
+    matrix_columns: list[str] = field(default_factory=list)
+
+    def drop_column(self, name: str) -> None:
+        """Drops a column whose values the caller has copied (a feature, once in the model's
+        array), so that the numbers are not held twice."""
+        del self.frame[name]
 
 
 def _split_names(text: str | None) -> list[str]:
@@ -82,11 +117,173 @@ def parse_replacements(items: list[str] | None) -> dict[str, float]:
     return out
 
 
-def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
+def read_csv(path: Path, na_tokens: list[str] | None = None, group_col: str | None = None,
+             wide: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The file with the column types pandas' reader gives it, except that numbers are float32
+    outside ``wide`` (the label, the rain, a named date) when the fast reader could read the file:
+    features take half the memory, and the model sees them as float32 anyway. ``group_col`` is
+    kept as written, so that a station called NA or 1 is not read as a missing value or 1.0."""
+    return _read(path, na_tokens, group_col, wide)[0]
+
+
+def _read(path: Path, na_tokens: list[str] | None, group_col: str | None,
+          wide: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray | None, list[str]]:
+    """read_csv's frame, and from the fast reader its float columns as one float32 array (see
+    ``Table.matrix``) with their names."""
     if not path.exists():
         raise UserError(f"{path}: file not found; check --root_path and --data_path")
     if path.is_dir():
         raise UserError(f"{path}: is a folder, not a CSV file; point --data_path at the file")
+    fast = _read_fast(path, na_tokens, group_col, wide)
+    return fast if fast is not None else (_read_exact(path, na_tokens, group_col), None, [])
+
+
+def _read_sample(path: Path, na_tokens: list[str] | None) -> pd.DataFrame | None:
+    """The first rows, read as pandas reads the whole file; None if even they are not a table
+    (pandas' reader then words why)."""
+    try:
+        sample = pd.read_csv(path, low_memory=False, na_values=na_tokens or None, nrows=SAMPLE_ROWS)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError):
+        return None
+    return None if len(sample.columns) < 2 or sample.empty else sample
+
+
+def _arrow_types(sample: pd.DataFrame, group_col: str | None, wide: tuple[str, ...]) -> dict | None:
+    """Each column's type for the fast reader: pandas' type on the sample (a column with text in
+    it is text, whatever else it holds), float32 for numbers outside ``wide``. None where pandas
+    could type the whole file differently in a way a conversion error would not reveal (bool)."""
+    types = {}
+    for name in sample.columns:
+        kind = sample[name].dtype.kind
+        if str(name).strip() == group_col or kind in "OTU":
+            types[name] = pa.string()
+        elif kind == "i":
+            types[name] = pa.int64()
+        elif kind == "f":
+            types[name] = pa.float64() if str(name).strip() in wide else pa.float32()
+        else:       # bool, unsigned, anything else: rare enough to leave to pandas
+            return None
+    return types
+
+
+def _numbers_read_as_pandas_would(block) -> bool:
+    """pyarrow reads 'NAN', 'nAn' (text to pandas) as NaN, and a float32 overflows to inf where
+    pandas keeps a finite float64: a file with any NaN or inf number goes to pandas' reader."""
+    for column in block.columns:
+        if pa.types.is_floating(column.type) and not pa_compute.all(pa_compute.is_finite(column), min_count=0).as_py():
+            return False
+    return True
+
+
+def _read_fast(path: Path, na_tokens: list[str] | None, group_col: str | None,
+               wide: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray, list[str]] | None:
+    """The file read by pyarrow (float32 numbers, text kept as arrow strings), typed as pandas
+    would type it, with its float columns as one float32 array; None for a file it would read
+    differently or cannot read (a text cell after the sample in a number column, a ragged row, bad
+    UTF-8): pandas' reader then reads it exactly as before, and words every refusal with its line."""
+    if pa is None:
+        return None
+    sample = _read_sample(path, na_tokens)
+    types = None if sample is None else _arrow_types(sample, group_col, wide)
+    del sample
+    hand_back_freed_memory()            # the sample reader's buffers
+    if types is None:
+        return None
+    missing = list(PANDAS_NA) + list(na_tokens or [])
+    try:
+        # one thread and the C allocator: memory freed while reading goes back at once (threads'
+        # arenas and arrow's own allocator keep it: 40% more at its peak at 10 years x 5 regions)
+        table = pa_csv.read_csv(
+            path, read_options=pa_csv.ReadOptions(column_names=list(types), skip_rows=1, use_threads=False),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            # text stays as written: pandas' missing tokens are applied below, and never to station names
+            convert_options=pa_csv.ConvertOptions(column_types=types, null_values=missing, strings_can_be_null=False),
+            memory_pool=pa.system_memory_pool())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not _numbers_read_as_pandas_would(table):
+        return None
+    batches = table.to_batches()
+    del table                   # from here each block of rows lives only in ``batches``, until copied
+    frame, matrix, matrix_columns = _frame_of(batches)
+    for name, arrow_type in types.items():
+        if arrow_type == pa.string() and str(name).strip() != group_col:
+            frame[name] = frame[name].mask(frame[name].isin(missing))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, matrix, [str(c).strip() for c in matrix_columns]
+
+
+def hand_back_freed_memory() -> None:
+    """Return freed memory to the OS: arrow's allocator keeps what pandas' text operations freed,
+    and glibc keeps freed pages in the middle of its heap (malloc_trim; nothing where the C library
+    is not glibc). Otherwise a table's columns freed while the model's array is built, or arrow's
+    many small chunks freed while they are converted, would stay counted in the process's memory."""
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _frame_of(batches: list) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """A frame of the arrow record ``batches``, which it empties, and its float columns as one
+    float32 array [rows, columns] in the model's row-major layout: a float32 column of the frame is
+    a view of that array; a float64 one (a label, the rain) is kept whole beside its float32 copy
+    there. Ints become int64 (float64 with gaps, as pandas reads them), text stays arrow text. Each
+    block of rows is freed once copied, so the numbers are never held twice, and the frame keeps
+    one block per column (pandas would copy same-typed columns into one)."""
+    names, kinds = batches[0].schema.names, batches[0].schema.types
+    n_rows = sum(batch.num_rows for batch in batches)
+    floats = [name for name, kind in zip(names, kinds) if pa.types.is_floating(kind)]
+    matrix = _mapped_empty((n_rows, len(floats)), np.float32)
+    text = {name: [] for name, kind in zip(names, kinds) if pa.types.is_string(kind)}
+    whole = {name: _mapped_empty(n_rows, _numpy_type(kind, batches, name)) for name, kind in zip(names, kinds)
+             if name not in text and kind != pa.float32()}
+    start = 0
+    while batches:
+        batch = batches.pop(0)
+        stop = start + batch.num_rows
+        for name, column in zip(names, batch.columns):
+            if name in text:
+                text[name].append(column)
+                continue
+            values = column.to_numpy(zero_copy_only=False)
+            if name in floats:
+                matrix[start:stop, floats.index(name)] = values
+            if name in whole:
+                whole[name][start:stop] = values
+        start = stop
+        del batch, column, values
+        if len(batches) % 16 == 0:
+            hand_back_freed_memory()        # the blocks copied so far
+    converted = {}
+    for name in names:
+        if name in text:
+            converted[name] = pa.chunked_array(text.pop(name), type=pa.string()).to_pandas()
+        else:
+            converted[name] = whole[name] if name in whole else matrix[:, floats.index(name)]
+    return pd.DataFrame(converted, copy=False), matrix, floats
+
+
+def _numpy_type(kind, batches: list, name: str) -> np.dtype:
+    """The dtype pandas reads an arrow number column as: an int column with an empty cell is float64."""
+    if pa.types.is_integer(kind) and any(batch.column(name).null_count for batch in batches):
+        return np.dtype(np.float64)
+    return np.dtype(kind.to_pandas_dtype())
+
+
+def _mapped_empty(shape, dtype) -> np.ndarray:
+    """An uninitialised array with a memory mapping of its own, which goes back to the OS the
+    moment the array is freed, wherever the C heap stands (malloc may place an array of a column's
+    size inside its heap, where freed memory stays counted in the process)."""
+    dtype = np.dtype(dtype)
+    n_values = int(np.prod(shape))
+    buffer = mmap.mmap(-1, max(n_values * dtype.itemsize, 1))
+    return np.frombuffer(buffer, dtype=dtype, count=n_values).reshape(shape)
+
+
+def _read_exact(path: Path, na_tokens: list[str] | None, group_col: str | None) -> pd.DataFrame:
+    """pandas' reader, the one that words every refusal; station names are read a second time,
+    as plain text."""
     try:
         frame = pd.read_csv(path, low_memory=False, na_values=na_tokens or None)
     except pd.errors.EmptyDataError:
@@ -94,6 +291,7 @@ def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as err:
         first = str(err).splitlines()[0]
         raise UserError(f"{path}: cannot be read as CSV ({first}); give a comma-separated text file")
+    header = list(frame.columns)
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
         only = frame.columns[0]
@@ -103,6 +301,10 @@ def read_csv(path: Path, na_tokens: list[str] | None = None) -> pd.DataFrame:
                         " save it comma-separated with a header row")
     if frame.empty:
         raise UserError(f"{path}: has a header but no data rows")
+    if group_col in frame.columns:
+        written = header[list(frame.columns).index(group_col)]
+        names = pd.read_csv(path, usecols=[written], dtype=str, keep_default_na=False)[written]
+        frame[group_col] = names.to_numpy()
     return frame
 
 
@@ -123,8 +325,10 @@ def _file_row(frame: pd.DataFrame, position: int) -> int:
 
 # ------------------------------------------------------------------------------------------ dates
 def _is_yyyymmdd(raw: pd.Series) -> bool:
+    if not pd.api.types.is_integer_dtype(raw):
+        return False                    # checked first: a copy of every float column costs more than the rest
     values = raw.dropna()
-    return (pd.api.types.is_integer_dtype(raw) and not values.empty
+    return (not values.empty
             and bool(values.between(10_000_101, 99_991_231).all())
             and bool(pd.to_datetime(values.astype("int64").astype(str), format="%Y%m%d", errors="coerce").notna().all()))
 
@@ -135,9 +339,38 @@ def _attempt(text: pd.Series, **how) -> tuple[pd.Series, bool]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)   # pandas' notes on the format it inferred
         try:
-            return pd.to_datetime(text, errors="coerce", **how), False
+            return _to_datetime(text, **how), False
         except ValueError:       # several UTC offsets (local time across a daylight-saving change)
-            return pd.to_datetime(text, errors="coerce", utc=True, **how), True
+            return _to_datetime(text, utc=True, **how), True
+
+
+def _to_datetime(text: pd.Series, **how) -> pd.Series:
+    """pd.to_datetime(text, errors="coerce", **how), a block of rows at a time: pandas parses text
+    through a Python string per row, which for a long column weighs more than the model's whole
+    input array. The rule stays the column's: the format pandas infers from the column's first
+    value is inferred once and given to every block (no format: each value read on its own, as
+    pandas then does); blocks that disagree on time zone or resolution are parsed again whole, so
+    that pandas decides (and raises for several offsets) exactly as before."""
+    if len(text) <= DATE_BLOCK or first_non_null is None:
+        return pd.to_datetime(text, errors="coerce", **how)
+    block_how = dict(how)
+    if "format" not in how:
+        block_how["format"] = _inferred_format(text, how.get("dayfirst", False)) or "mixed"
+    parts = [pd.to_datetime(text.iloc[start:start + DATE_BLOCK], errors="coerce", **block_how)
+             for start in range(0, len(text), DATE_BLOCK)]
+    if len({part.dtype for part in parts}) > 1:
+        return pd.to_datetime(text, errors="coerce", **how)
+    return pd.concat(parts)
+
+
+def _inferred_format(text: pd.Series, dayfirst: bool) -> str | None:
+    """The format pandas would infer for the whole column: from its first value that is not empty
+    (pandas' own rule), looked for a block at a time."""
+    for start in range(0, len(text), DATE_BLOCK):
+        values = text.iloc[start:start + DATE_BLOCK].to_numpy(dtype=object)
+        if first_non_null(values) != -1:
+            return _guess_datetime_format_for_array(values, dayfirst=dayfirst)
+    return None
 
 
 def _regularity(parsed: pd.Series) -> float:
@@ -189,7 +422,7 @@ def _looks_like_dates(raw: pd.Series) -> bool:
         return True
     if pd.api.types.is_numeric_dtype(raw) or pd.api.types.is_bool_dtype(raw):
         return False
-    sample = raw.dropna().astype(str).str.strip().head(200)
+    sample = raw.dropna().head(200).astype(str).str.strip()
     if sample.empty or pd.to_numeric(sample, errors="coerce").notna().mean() > 0.5:
         return False
     # a date has a day, month and year in it; "06:45" or "January" alone parse, but are not dates
@@ -284,6 +517,10 @@ def _typed_columns(frame: pd.DataFrame, path: Path, *, date_col, group_col, labe
         if col in (date_col, group_col) or (col in excluded and col not in (label_col, source_col)):
             continue
         raw = frame[col]
+        if pd.api.types.is_float_dtype(raw):        # already numbers, nothing to check or convert
+            if col != label_col:
+                numeric.append(col)
+            continue
         counted: dict[str, int] = {}
         values, bad = _numbers(raw, replacements, counted)
         if col == label_col:
@@ -313,9 +550,11 @@ def _resolve_duplicates(frame: pd.DataFrame, path: Path, date_col: str, group_co
                         policy: str, label_col: str | None = None) -> tuple[pd.DataFrame, int, int]:
     """Identical rows are dropped (a file concatenated twice); rows that share group and time but
     disagree are refused unless --duplicates says which to keep. Returns (frame, exact, merged)."""
+    keys = [group_col, date_col]
+    if not frame.duplicated(keys).any():
+        return frame, 0, 0      # identical rows share group and time too: none here (and no whole-row hashing)
     exact = frame.duplicated()
     frame = frame[~exact]
-    keys = [group_col, date_col]
     clash = frame.duplicated(keys, keep=False)
     merged = 0
     if clash.any():
@@ -342,16 +581,43 @@ def _resolve_duplicates(frame: pd.DataFrame, path: Path, date_col: str, group_co
 
 # ------------------------------------------------------------------------------------------ groups
 def _group_names(path: Path, group_col: str, frame: pd.DataFrame) -> pd.Series:
-    """Station names as written: read again as plain text, so that a station called NA (Namibia)
-    or 1 is not turned into a missing value or 1.0. An empty cell is refused, never dropped."""
-    names = pd.read_csv(path, usecols=[group_col], dtype=str, keep_default_na=False)[group_col].str.strip()
-    names.index = frame.index
+    """Station names as written (read_csv keeps them as text, so that a station called NA (Namibia)
+    or 1 is not turned into a missing value or 1.0), stripped. An empty cell is refused, never dropped."""
+    names = frame[group_col].str.strip()
     empty = names == ""
     if empty.any():
         position = int(np.flatnonzero(empty.to_numpy())[0])
         raise UserError(f"{path}: line {_file_row(frame, position)}: the --group_col column '{group_col}' is empty "
                         f"({int(empty.sum())} such row(s)); fill in the station or remove those rows")
     return names
+
+
+# ------------------------------------------------------------------------------------------ order
+def _group_codes(frame: pd.DataFrame, group_col: str, order: dict[str, int]) -> np.ndarray:
+    """Each row's group as its place in ``order`` (every group is in it)."""
+    codes, names = pd.factorize(frame[group_col])
+    return np.array([order[name] for name in names], dtype=np.int64)[codes]
+
+
+def _one_row_per_step_in_order(frame: pd.DataFrame, group_col: str, date_col: str, order: dict[str, int]) -> bool:
+    """Groups in ``order``, each strictly later row by row: no two rows share group and time (so
+    none is a duplicate) and nothing needs sorting. Most files are so, and skip both."""
+    next_group = np.diff(_group_codes(frame, group_col, order))
+    later = np.diff(frame[date_col].to_numpy()) > np.timedelta64(0)
+    return bool(np.all((next_group > 0) | ((next_group == 0) & later)))
+
+
+def _sort_rows(frame: pd.DataFrame, group_col: str, date_col: str | None, order: dict[str, int]) -> pd.DataFrame:
+    """Groups in ``order`` (their first appearance in the file), each in time order; equal keys keep
+    their file order. A frame already in that order is returned without a copy."""
+    codes = _group_codes(frame, group_col, order)
+    next_group = np.diff(codes)
+    if date_col is None:
+        return frame if bool(np.all(next_group >= 0)) else frame.iloc[np.argsort(codes, kind="stable")]
+    later = np.diff(frame[date_col].to_numpy()) >= np.timedelta64(0)
+    if bool(np.all((next_group > 0) | ((next_group == 0) & later))):
+        return frame
+    return frame.assign(__order__=codes).sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
 
 
 # ------------------------------------------------------------------------------------------ table
@@ -365,7 +631,9 @@ def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: boo
                         f"--root_path {Path(args.data_path).parent or '.'}/ --data_path {Path(args.data_path).name}")
     _, na_tokens = parse_na_values(args.na_values)
     replacements = parse_replacements(args.replace)
-    frame = read_csv(path, na_tokens)
+    # the label, the rain and a named date keep float64; the other numbers may be float32
+    wide = tuple(name for name in (args.target, args.target_from, args.date_col) if name)
+    frame, matrix, matrix_columns = _read(path, na_tokens, args.group_col or None, wide)
     rows_read = len(frame)
 
     group_col = args.group_col or None
@@ -409,18 +677,21 @@ def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: boo
     order = {g: i for i, g in enumerate(pd.unique(frame[internal_group]))}
     step, inserted, snapped, exact, merged, date_format = None, 0, 0, 0, 0, None
     if date_col:
+        hand_back_freed_memory()        # so that parsing, which makes a Python string per row, starts low
         frame[date_col], date_format = _parse_dates(frame, date_col, path)
-        frame, exact, merged = _resolve_duplicates(frame, path, date_col, internal_group, group_col,
-                                                   args.duplicates, label_col)
-        frame = frame.assign(__order__=frame[internal_group].map(order))
-        frame = frame.sort_values(["__order__", date_col], kind="stable").drop(columns="__order__")
+        hand_back_freed_memory()
+        if not _one_row_per_step_in_order(frame, internal_group, date_col, order):
+            frame, exact, merged = _resolve_duplicates(frame, path, date_col, internal_group, group_col,
+                                                       args.duplicates, label_col)
+            frame = _sort_rows(frame, internal_group, date_col, order)
         frame[OBSERVED] = True
-        regular = time_grid.regularise(frame, date_col, internal_group, path)
-        frame, inserted, snapped = regular.frame, regular.inserted, regular.snapped
+        regular = time_grid.regularise(frame, date_col, internal_group, path,
+                                       matrix if _views_of(frame, matrix, matrix_columns) else None, matrix_columns)
+        frame, inserted, snapped, matrix = regular.frame, regular.inserted, regular.snapped, regular.matrix
         frame[OBSERVED] = frame[OBSERVED].eq(True)
         step = regular.grid.describe() if regular.grid else None
     else:
-        frame = frame.iloc[np.argsort(frame[internal_group].map(order).to_numpy(), kind="stable")]
+        frame = _sort_rows(frame, internal_group, None, order)
         frame[OBSERVED] = True
     frame = frame.reset_index(drop=True)
 
@@ -431,14 +702,37 @@ def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: boo
         features = [c for c in numeric if c not in reserved and c not in excluded]
     if not features:
         raise UserError(f"{path}: no numeric feature columns left; check --features and --exclude")
+    matrix = matrix if _views_of(frame, matrix, matrix_columns) else None
+    hand_back_freed_memory()            # what reading, dating and ordering the rows left behind
     return Table(
         path=path, frame=frame, date_col=date_col, group_col=internal_group if group_col else None,
         label_col=label_col, source_col=source_col, features=features, features_chosen=bool(requested),
         skipped_non_numeric=skipped, excluded=excluded, rows_read=rows_read, rows_inserted=inserted, step=step,
         snapped=snapped, exact_duplicates=exact, conflicting_duplicates=merged, date_detected_from=date_how,
         date_format=date_format,
-        label_mapping=mapping, replaced=replaced,
+        label_mapping=mapping, replaced=replaced, matrix=matrix, matrix_columns=matrix_columns if matrix is not None else [],
     )
+
+
+def _views_of(frame: pd.DataFrame, matrix: np.ndarray | None, names: list[str]) -> bool:
+    """Whether the frame's float32 columns are still views of ``matrix`` (no row was dropped,
+    moved or inserted since reading, each of which copies the columns), so that its float64
+    columns' copies there are still row for row too."""
+    if matrix is None:
+        return False
+    views = 0
+    for k, name in enumerate(names):
+        if name not in frame.columns or isinstance(frame[name], pd.DataFrame):
+            return False
+        values = frame[name].to_numpy()
+        if values.dtype != np.float32:
+            continue
+        expected = matrix[:, k]
+        if (values.__array_interface__["data"][0] != expected.__array_interface__["data"][0]
+                or values.strides != expected.strides or len(values) != len(expected)):
+            return False
+        views += 1
+    return views > 0
 
 
 def group_column(table: Table) -> str:

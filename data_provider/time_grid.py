@@ -46,6 +46,7 @@ class Regularised:
     grid: Grid | None
     snapped: int                  # rows stamped off the grid moved to their own period's grid stamp
     inserted: int                 # empty rows added for missing steps
+    matrix: np.ndarray | None = None   # the given float32 array moved onto the grid, when rows were inserted
 
 
 def _stamps_ns(dates: pd.Series) -> np.ndarray:
@@ -60,8 +61,7 @@ def infer_grid(dates: pd.Series, groups: np.ndarray) -> Grid | None:
     diffs = diffs[diffs > 0]
     if diffs.size == 0:
         return None
-    values, counts = np.unique(diffs, return_counts=True)
-    step_ns = int(values[counts.argmax()])
+    step_ns = _most_common(diffs)
     days = step_ns / DAY.value
     for (low, high), code in CALENDAR.items():
         if low <= days <= high:
@@ -70,8 +70,14 @@ def infer_grid(dates: pd.Series, groups: np.ndarray) -> Grid | None:
             return Grid(step=None, period=code, at_end=bool(ends > starts))
     if step_ns % DAY.value == 0 and step_ns == DAY.value:
         return Grid(step=DAY, anchor_ns=0)   # a day's stamp is its midnight: rows snap to their own day
-    phases, phase_counts = np.unique(stamps % step_ns, return_counts=True)
-    return Grid(step=pd.Timedelta(step_ns, unit="ns"), anchor_ns=int(phases[phase_counts.argmax()]))
+    return Grid(step=pd.Timedelta(step_ns, unit="ns"), anchor_ns=_most_common(stamps % step_ns))
+
+
+def _most_common(values: np.ndarray) -> int:
+    """The most frequent value, the smallest of equally frequent ones (as np.unique then argmax
+    gives it), counted by hashing instead of sorting: these arrays are as long as the table."""
+    counts = pd.Series(values).value_counts(sort=False)
+    return int(counts.index[counts.to_numpy() == counts.max()].min())
 
 
 def _period_stamp(dates: pd.Series, grid: Grid) -> np.ndarray:
@@ -112,11 +118,14 @@ def _snap_off_grid(frame: pd.DataFrame, date_col: str, group_col: str, grid: Gri
     return frame, int(movable.sum())
 
 
-def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: int) -> pd.DataFrame:
+def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: int,
+                   matrix: np.ndarray | None = None, matrix_columns: list[str] = ()) -> tuple[pd.DataFrame, np.ndarray | None]:
     """Every group from its first to its last stamp, one row per step, with index arithmetic:
-    a row's new position is its group's offset plus its steps since the group's first stamp."""
-    groups = frame[group_col].to_numpy()
-    starts, stops = group_bounds(groups)
+    a row's new position is its group's offset plus its steps since the group's first stamp.
+    ``matrix``: the frame's float columns as one row-major float32 array (its float32 columns are
+    views of it); its rows move as whole rows into a new one, of which the new frame's float32
+    columns are views, and which comes back beside the frame."""
+    starts, stops = group_bounds(pd.factorize(frame[group_col])[0])
     stamps = _stamps_ns(frame[date_col])
     first, last = stamps[starts], stamps[stops - 1]
     lengths = (last - first) // step_ns + 1
@@ -124,10 +133,23 @@ def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: 
     group_of_row = np.repeat(np.arange(len(starts)), stops - starts)
     position = offsets[group_of_row] + (stamps - first[group_of_row]) // step_ns
     total = int(lengths.sum())
+    if total == len(frame) and np.array_equal(position, np.arange(total)):
+        # no step missing: the table is its own grid, and a copy of every column would only cost memory
+        return frame.assign(**{date_col: stamps.view("datetime64[ns]")}), matrix
     group_index = np.repeat(np.arange(len(starts)), lengths)
+    grid_matrix = None
+    if matrix is not None:
+        grid_matrix = np.full((total, matrix.shape[1]), np.nan, dtype=np.float32)
+        grid_matrix[position] = matrix
     columns = {}
     for col in frame.columns:
+        if col in (date_col, group_col):
+            columns[col] = None             # made from the grid below (placed here to keep the order)
+            continue
         values = frame[col].to_numpy()
+        if grid_matrix is not None and col in matrix_columns and values.dtype == np.float32:
+            columns[col] = grid_matrix[:, list(matrix_columns).index(col)]
+            continue
         if values.dtype.kind == "f":
             filled = np.full(total, np.nan, dtype=values.dtype)
         elif values.dtype.kind in "iub":
@@ -138,18 +160,24 @@ def _reindex_fixed(frame: pd.DataFrame, date_col: str, group_col: str, step_ns: 
         columns[col] = filled
     steps = np.arange(total) - offsets[group_index]
     columns[date_col] = pd.to_datetime(first[group_index] + steps * step_ns)
-    columns[group_col] = groups[starts][group_index]
-    return pd.DataFrame(columns)[list(frame.columns)]
+    columns[group_col] = frame[group_col].iloc[starts].to_numpy()[group_index]
+    # in the frame's column order already; copy=False keeps one block per column (no copy into one)
+    return pd.DataFrame(columns, copy=False), grid_matrix
 
 
-def regularise(frame: pd.DataFrame, date_col: str, group_col: str, path: Path) -> Regularised:
-    """``frame`` sorted by group then time, duplicates already resolved -> one row per grid step."""
-    grid = infer_grid(frame[date_col], frame[group_col].to_numpy())
+def regularise(frame: pd.DataFrame, date_col: str, group_col: str, path: Path, matrix: np.ndarray | None = None,
+               matrix_columns: list[str] = ()) -> Regularised:
+    """``frame`` sorted by group then time, duplicates already resolved -> one row per grid step.
+    ``matrix``: the frame's float columns as one float32 array (see _reindex_fixed)."""
+    grid = infer_grid(frame[date_col], pd.factorize(frame[group_col])[0])   # codes: no Python string per row
     if grid is None:
-        return Regularised(frame, None, 0, 0)
+        return Regularised(frame, None, 0, 0, matrix)
     frame, snapped = _snap_off_grid(frame, date_col, group_col, grid, path)
+    if snapped:
+        matrix = None           # the frame was copied to move them: its columns are no views any more
     if grid.step is not None:
-        out = _reindex_fixed(frame.reset_index(drop=True), date_col, group_col, grid.step.value)
+        out, matrix = _reindex_fixed(frame.reset_index(drop=True), date_col, group_col, grid.step.value,
+                                     matrix, matrix_columns)
     else:
         parts = []
         for name, part in frame.groupby(group_col, sort=False):
@@ -159,5 +187,5 @@ def regularise(frame: pd.DataFrame, date_col: str, group_col: str, path: Path) -
             full.index.name = date_col
             full[group_col] = name
             parts.append(full.reset_index())
-        out = pd.concat(parts, ignore_index=True)[frame.columns]
-    return Regularised(out, grid, snapped, len(out) - len(frame))
+        out, matrix = pd.concat(parts, ignore_index=True)[frame.columns], None
+    return Regularised(out, grid, snapped, len(out) - len(frame), matrix)

@@ -42,7 +42,7 @@ class Split:
 def time_split(dates: np.ndarray, observed: np.ndarray, ratios: tuple[float, float, float]) -> Split | None:
     """Cutoffs at the ``ratios`` of the sorted distinct timestamps that hold data; None when there
     are too few distinct timestamps for three non-empty parts."""
-    stamps = np.unique(dates[observed])
+    stamps = np.sort(pd.unique(dates[observed]))     # distinct first (stations share stamps), then sorted
     n = len(stamps)
     first = int(round(n * ratios[0]))
     second = int(round(n * (ratios[0] + ratios[1])))
@@ -79,25 +79,45 @@ def scan_windows(missing: np.ndarray, labels: np.ndarray, row_split: np.ndarray,
     marks input steps still missing after filling."""
     rows = len(row_split)
     t = np.arange(rows)
-    first = np.repeat(group_starts, group_stops - group_starts)
-    last = np.repeat(group_stops - 1, group_stops - group_starts)
-    start = t - seq_len + 1
     cause = np.zeros(rows, dtype=np.int8)
 
     def mark(rule: str, hit: np.ndarray) -> None:
         cause[(cause == 0) & hit] = 1 + CAUSES.index(rule)
 
-    mark("history", start < first)
-    safe_start = np.maximum(start, first)
+    # a few int64 arrays of the table's length at a time, reused in place (a table can be millions of rows)
+    bound = np.repeat(group_starts, group_stops - group_starts)         # each row's group's first row
+    safe_start = t - seq_len + 1
+    mark("history", safe_start < bound)
+    np.maximum(safe_start, bound, out=safe_start)
     if same_split_inputs:
         mark("crosses_split", row_split[safe_start] != row_split)
+    bound[:] = np.repeat(group_stops - 1, group_stops - group_starts)   # now each row's group's last row
     label_end = t + horizon
-    mark("label_past_split_end", (label_end > last) | (row_split[np.minimum(label_end, last)] != row_split))
+    past_group = label_end > bound
+    np.minimum(label_end, bound, out=label_end)
+    del bound
+    mark("label_past_split_end", past_group | (row_split[label_end] != row_split))
+    del label_end, past_group
     mark("label_missing", labels < 0)
-    counts = np.concatenate([np.zeros((1, missing.shape[1]), np.int64), np.cumsum(missing, axis=0)])
-    blocks = (counts[t + 1] - counts[safe_start]) > 0
-    mark("input_missing", blocks.any(axis=1))
+    blocks, any_blocked = _blocked_windows(missing, safe_start)
+    mark("input_missing", any_blocked)
     return Scan(cause, blocks)
+
+
+def _blocked_windows(missing: np.ndarray, window_start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[rows, features] bool: the window from ``window_start`` to the row holds a missing step of
+    the column, i.e. the column's last missing row so far is inside it; and [rows] whether any
+    column does. Column by column, so no rows x features array wider than bool is ever made; a
+    column with no gap costs nothing (not even a look at its all-False column)."""
+    blocks = np.zeros(missing.shape, dtype=bool)
+    any_blocked = np.zeros(missing.shape[0], dtype=bool)
+    positions = np.arange(missing.shape[0])
+    for j in range(missing.shape[1]):
+        if missing[:, j].any():
+            last_missing = np.maximum.accumulate(np.where(missing[:, j], positions, -1))
+            blocks[:, j] = last_missing >= window_start
+            any_blocked |= blocks[:, j]
+    return blocks, any_blocked
 
 
 def tally(scan: Scan, group_ids: np.ndarray, row_split: np.ndarray, names: list[str],
