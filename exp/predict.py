@@ -195,7 +195,7 @@ def predict_file(args: Config, log: RunLog) -> Path:
     scaling = trained_report["scaling_from_train"]
     # the members of one command share the data step (same flags, another seed): one reading serves all
     prepared = prepare_prediction(cfg, list(cfg.feature_names), scaling["mean"], scaling["std"],
-                                  trained_report.get("label", {}).get("mapping"))
+                                  trained_report.get("label", {}).get("mapping"), trained_report.get("calendar_features"))
     if len(prepared.windows) == 0:
         raise UserError(f"{prepared.report['file']}: no window of seq_len {cfg.seq_len} steps with complete inputs; "
                         f"give a file with at least {cfg.seq_len} consecutive observed steps per group")

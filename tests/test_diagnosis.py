@@ -49,7 +49,7 @@ def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
 def test_overfitting_is_named_with_its_epoch(rain_dir):
     _, metrics = run(rain_dir, "overfit", "--e_layers", "2", "--d_model", "64", "--d_ff", "128", "--n_heads", "4",
                      "--dropout", "0", "--learning_rate", "3e-3", "--patience", "3", "--train_epochs", "30",
-                     "--subset_rand_ratio", "0.2", "--class_weights", "none")
+                     "--subset_rand_ratio", "0.2", "--class_weights", "none", "--embed", "none")
     assert metrics["diagnosis"]["verdict"].startswith("overfitting since epoch 3: training loss kept falling")
 
 

@@ -46,7 +46,10 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     state = torch.load(run_dir / "checkpoint.pth", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
     config = read_run_config(run_dir / "config.json")
-    assert config["e_layers"] == 1 and config["n_vars"] == 3 and config["lradj"] == "cosine"
+    # 3 file columns after the calendar pairs of an hourly grid (--embed timeF, the default)
+    assert config["e_layers"] == 1 and config["n_vars"] == 3 + 4 and config["lradj"] == "cosine"
+    assert config["feature_names"][:4] == ["calendar_hour_sin", "calendar_hour_cos", "calendar_doy_sin",
+                                           "calendar_doy_cos"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     cm = metrics["confusion_matrix"]
     assert metrics["accuracy"] == (cm[0][0] + cm[1][1]) / sum(map(sum, cm))

@@ -111,7 +111,7 @@ def test_non_numeric_columns_are_skipped_and_constant_ones_dropped(rain_csv):
     frame = pd.read_csv(rain_csv)
     frame["sensor_ok"] = 1.0
     frame.to_csv(rain_csv, index=False)
-    data = prepare(data_args(rain_csv))
+    data = prepare(data_args(rain_csv, embed="none"))
     assert data.report["skipped_non_numeric"] == ["station_name"]
     assert data.report["dropped_constant"] == ["sensor_ok"]
     assert data.features == ["tp_mm", "rh", "t2m_c"]  # past rain is a legitimate feature
@@ -119,8 +119,9 @@ def test_non_numeric_columns_are_skipped_and_constant_ones_dropped(rain_csv):
 
 
 def test_features_and_exclude_flags(rain_csv):
-    assert prepare(data_args(rain_csv, features="rh,t2m_c")).features == ["rh", "t2m_c"]
-    assert prepare(data_args(rain_csv, exclude="tp_mm")).features == ["rh", "t2m_c"]
+    calendar = ["calendar_hour_sin", "calendar_hour_cos", "calendar_doy_sin", "calendar_doy_cos"]
+    assert prepare(data_args(rain_csv, features="rh,t2m_c")).features == calendar + ["rh", "t2m_c"]
+    assert prepare(data_args(rain_csv, exclude="tp_mm", embed="none")).features == ["rh", "t2m_c"]
 
 
 def test_label_column_mode_reports_class_balance_on_windows(tmp_path):
@@ -141,7 +142,7 @@ def test_label_column_mode_reports_class_balance_on_windows(tmp_path):
 
 
 def test_windows_are_gathered_from_one_shared_array(rain_csv):
-    data = prepare(data_args(rain_csv))
+    data = prepare(data_args(rain_csv, embed="none"))
     shared = {id(ws.data) for ws in data.splits.values()}
     assert len(shared) == 1
     ws = data.splits["val"]

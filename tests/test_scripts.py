@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, rain_table
 
 SCRIPTS = ROOT / "scripts" / "classification"
-DATA_FLAGS = "--group_col region --target_from tp_mm --rain_threshold 0.5 --horizon 1"
+DATA_FLAGS = "--group_col region --target_from tp_mm --rain_threshold 0.5 --horizon 1 --embed none"  # file columns only
 FEATURES = ["tp_mm", "rh", "t2m_c"]  # rain_table's numeric columns; region names the groups
 
 

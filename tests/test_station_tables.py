@@ -153,7 +153,8 @@ def test_a_real_looking_table_is_read_as_a_user_means_it(tmp_path):
     assert report["label"]["mapping"] == {"No": 0, "Yes": 1}
     assert report["duplicates"]["exact_dropped"] == 1
     assert report["replaced"] == {"T": 27}
-    assert data.features == ["tp_mm", "rh", "t2m_c"] and report["skipped_non_numeric"] == ["station_name"]
+    assert data.features == ["calendar_doy_sin", "calendar_doy_cos", "tp_mm", "rh", "t2m_c"]  # a daily grid
+    assert report["calendar_features"]["freq"] == "d" and report["skipped_non_numeric"] == ["station_name"]
     assert report["splits"]["test"]["dropped"]["label_missing"] == 2   # one day of each station
 
 

@@ -10,6 +10,7 @@ import argparse
 import math
 from pathlib import Path
 
+from data_provider.calendar import FREQS
 from data_provider.data_factory import DATA_LOADERS
 from exp.tasks import TASKS
 from models import CLASSIFIERS, FORECASTERS
@@ -104,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max_missing_share", type=float, default=0.5,
                    help="drop (for all groups) an automatically chosen feature missing in more than this share of "
                         "any group's train rows; --features keeps what it names")
+    g.add_argument("--embed", default="timeF", choices=["timeF", "none"],
+                   help="timeF: add each row's hour of day and day of year (sin/cos, from its own timestamp) as "
+                        "input variables, for tables with a date column; none: only the file's columns")
+    g.add_argument("--freq", default=None, choices=sorted(FREQS),
+                   help="Time-Series-Library's grid letter for --embed timeF (h, d, m, ...); default: inferred from "
+                        "the time column (sub-daily: hour + day of year; daily: day of year; monthly: month)")
     g.add_argument("--checkpoints", default="./checkpoints/", help="folder that holds one sub-folder per run")
     g.add_argument("--run_dir", default=None, help="with --is_training 0: the run folder to re-test (default: found by --model_id)")
 

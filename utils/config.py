@@ -112,6 +112,8 @@ class DataConfig:
     duplicates: str
     max_gap: int
     max_missing_share: float
+    embed: str
+    freq: str | None
     val_ratio: float
     tokens_per_series: int
     seq_len: int
@@ -342,6 +344,7 @@ def flat_saved(saved: dict) -> dict[str, Any]:
         out["explicit"] = saved.get("explicit", [])
         return out
     old = dict(saved)
+    old.setdefault("embed", "none")  # calendar covariates came later: an older run had none
     if isinstance(old.get("amp"), bool):  # --amp was a switch: on meant bf16 autocast on CUDA
         old["amp"] = "bf16" if old["amp"] else "off"
     if isinstance(old.get("threshold_tuning"), bool):  # so was --threshold_tuning

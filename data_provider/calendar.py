@@ -1,0 +1,62 @@
+"""Known calendar covariates (Time-Series-Library's ``--embed timeF``): each row's own hour of day
+and day of year as sin/cos pairs, computed from its timestamp alone, so a window's covariates
+carry nothing from after its last step and are never missing (an inserted empty row still has
+its time).
+
+Which pairs a table gets follows ``--freq`` (Time-Series-Library's letters), inferred from the
+time grid when not given: sub-daily grids (h, t, s) get hour of day and day of year; daily to
+weekly grids (d, b, w) day of year; monthly and coarser (m, q, y) month of year. They are
+prepended to the features, so the last variable stays the file's (``--covariate`` treats the last
+variable as the target, which a calendar column never is).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from utils.errors import UserError
+
+FREQS = {"s": "sub-daily", "t": "sub-daily", "h": "sub-daily", "d": "daily", "b": "daily", "w": "daily",
+         "m": "monthly", "q": "monthly", "y": "monthly"}
+PAIRS = {"sub-daily": ("hour", "doy"), "daily": ("doy",), "monthly": ("month",)}
+PREFIX = "calendar_"
+
+
+def infer_freq(dates: np.ndarray) -> str:
+    """The Time-Series-Library letter of a table's grid: its most common step between stamps."""
+    stamps = np.unique(pd.to_datetime(dates).dropna().to_numpy()) if len(dates) else np.array([])
+    if len(stamps) < 2:
+        return "d"
+    step = pd.Timedelta(pd.Series(np.diff(stamps)).mode().iloc[0])
+    if step < pd.Timedelta(days=1):
+        return "h"
+    return "d" if step < pd.Timedelta(days=28) else "m"
+
+
+def calendar_names(freq: str) -> list[str]:
+    if freq not in FREQS:
+        raise UserError(f"--freq {freq!r}: give one of {', '.join(FREQS)} (Time-Series-Library's letters), or leave it "
+                        "out to infer it from the time column")
+    return [f"{PREFIX}{part}_{fn}" for part in PAIRS[FREQS[freq]] for fn in ("sin", "cos")]
+
+
+def calendar_features(dates: np.ndarray, freq: str) -> tuple[list[str], np.ndarray]:
+    """[rows, 2 x pairs] float32 sin/cos of each row's own timestamp, and their names."""
+    names = calendar_names(freq)
+    t = pd.DatetimeIndex(pd.to_datetime(dates))
+    if t.tz is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    phases = {
+        "hour": (t.hour + t.minute / 60) / 24,
+        "doy": (t.day_of_year - 1 + t.hour / 24) / np.where(t.is_leap_year, 366, 365),
+        "month": (t.month - 1) / 12,
+    }
+    columns = []
+    for part in PAIRS[FREQS[freq]]:
+        angle = 2 * np.pi * np.asarray(phases[part], dtype=np.float64)
+        columns += [np.sin(angle), np.cos(angle)]
+    return names, np.column_stack(columns).astype(np.float32)
+
+
+def is_calendar(name: str) -> bool:
+    return name.startswith(PREFIX)
