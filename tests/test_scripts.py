@@ -110,3 +110,13 @@ def test_the_speed_benchmark_measures_each_precision_it_is_given():
     for precision in ("fp32", "bf16", "fp16"):
         row = benchmark.measure("tiny", 96, 2, 1, "cpu", "sdpa", precision)
         assert row["precision"] == precision and row["train_samples_per_s"] > 0 and row["fp16_skipped_steps"] >= 0
+
+
+def test_the_quality_table_reruns_from_one_command():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "benchmark_quality.py"), "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    (row,) = [line for line in done.stdout.splitlines() if line.startswith("| seattle_daily")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "1" and float(cells[3].split()[0]) > 0          # one seed; its validation macro-F1
+    assert cells[4] == "218" and "/" in cells[10]                       # the test windows; persistence beside
