@@ -64,7 +64,7 @@ def test_compare_ranks_by_validation_within_each_data_file_and_label(tmp_path, m
     leaky.to_csv(tmp_path / "leaky.csv", index=False)
     assert main(rain_argv(tmp_path, "a")) == 0
     assert main(rain_argv(tmp_path, "b", "--learning_rate", "3e-3")) == 0
-    assert main(rain_argv(tmp_path, "c", "--monitor", "val_macro_f1")) == 0
+    assert main(rain_argv(tmp_path, "c", "--monitor", "val_loss")) == 0
     # the same --model_id on another file or label: its own folder, not "already holds a run"
     assert main(rain_argv(tmp_path, "a", data="leaky.csv")) == 0
     assert main(rain_argv(tmp_path, "a", threshold="2")) == 0
@@ -75,7 +75,7 @@ def test_compare_ranks_by_validation_within_each_data_file_and_label(tmp_path, m
     for row in summary.itertuples():
         epochs = pd.read_csv(Path(row.run_dir) / "epochs.csv")
         assert row.val_monitor == pytest.approx(epochs.loc[row.best_epoch - 1, row.monitor])
-    assert summary.groupby("monitor").size().to_dict() == {"val_loss": 4, "val_macro_f1": 1}
+    assert summary.groupby("monitor").size().to_dict() == {"val_loss": 1, "val_macro_f1": 4}
     assert sorted(set(zip(summary["data_stem"], summary["label"]))) == [
         ("leaky", "tp_mm>0.5@1"), ("rain", "tp_mm>0.5@1"), ("rain", "tp_mm>2@1")]
     assert set(summary["data_file"]) == {str(tmp_path / "rain.csv"), str(tmp_path / "leaky.csv")}
@@ -88,11 +88,12 @@ def test_compare_ranks_by_validation_within_each_data_file_and_label(tmp_path, m
     assert not any("model selection" in line for line in lines)
     assert len([line for line in lines if line.startswith("== data")]) == 4
     rain = f"data {tmp_path / 'rain.csv'}, label tp_mm>0.5@1"
-    ranked = table_rows(lines, f"{rain}: 2 run(s), by validation val_loss of the tested epoch, lower is better")
+    ranked = table_rows(lines, f"{rain}: 2 run(s), by validation val_macro_f1 of the tested epoch, higher is better")
     same_data = summary[(summary["data_stem"] == "rain") & (summary["label"] == "tp_mm>0.5@1")]
-    best_first = same_data[same_data["monitor"] == "val_loss"].sort_values("val_monitor")["model_id"].tolist()
+    best_first = same_data[same_data["monitor"] == "val_macro_f1"].sort_values("val_monitor", ascending=False,
+                                                                                 kind="stable")["model_id"].tolist()
     assert [line.split()[0] for line in ranked] == best_first
-    assert [line.split()[0] for line in table_rows(lines, "by validation val_macro_f1")] == ["c"]
+    assert [line.split()[0] for line in table_rows(lines, "by validation val_loss")] == ["c"]
     (leak_row,) = table_rows(lines, f"data {tmp_path / 'leaky.csv'}")
     assert " YES " in leak_row and not any(" YES " in row for row in ranked)
 

@@ -34,7 +34,7 @@ def run(root, name, *flags, data="rain.csv", threshold="0.5"):
 
 def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
     _, metrics = run(rain_dir, "stall", *TINY, "--lradj", "type1", "--learning_rate", "3e-3", "--patience", "2",
-                     "--train_epochs", "10")
+                     "--train_epochs", "10", "--monitor", "val_loss")
     d = metrics["diagnosis"]
     assert d["stop_reason"].startswith("patience exhausted")
     # type1 divides the rate by 10 every epoch; gains under --min_delta (1e-4 of the best) no longer

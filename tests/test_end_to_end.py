@@ -57,7 +57,8 @@ def test_train_writes_a_self_explaining_run_folder_and_retest_reproduces_it(work
     assert metrics["n"] == json.loads((run_dir / "data_report.json").read_text())["splits"]["test"]["windows"]
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert list(epochs.columns[:6]) == ["epoch", "train_loss", "val_loss", "val_accuracy", "val_macro_f1", "lr"]
-    assert metrics["diagnosis"]["best_epoch"] == int(epochs.loc[epochs["val_loss"].idxmin(), "epoch"])
+    # the default --monitor: the first epoch with the best validation macro-F1 is the one tested
+    assert metrics["diagnosis"]["best_epoch"] == int(epochs.loc[epochs["val_macro_f1"].idxmax(), "epoch"])
     predictions = pd.read_csv(run_dir / "predictions.csv")
     assert len(predictions) == metrics["n"]
     assert list(predictions.columns) == ["date", "group", "true_label", "predicted_label", "prob_0", "prob_1"]
