@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import mmap
+
 import numpy as np
 import pandas as pd
 import torch
@@ -569,6 +571,30 @@ def _data_report(table: Table, args, rows: _Rows, label_desc: dict, n_classes: i
     }
 
 
+def _page_releaser(array: np.ndarray):
+    """For a C-contiguous array living at the start of an anonymous memory map (the table's float
+    array, csv_table._mapped_empty): ``release(rows)`` hands the pages of its first ``rows`` rows back
+    to the OS (their contents are gone). Anything else: a function that does nothing."""
+    base = array
+    while isinstance(getattr(base, "base", None), np.ndarray):
+        base = base.base
+    holder = getattr(base, "base", None)
+    holder = holder.obj if isinstance(holder, memoryview) else holder
+    if not isinstance(holder, mmap.mmap) or not array.flags.c_contiguous or not hasattr(holder, "madvise"):
+        return lambda rows: None
+    offset = array.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    row_bytes = array.strides[0]
+    done = [offset - offset % mmap.PAGESIZE + (mmap.PAGESIZE if offset % mmap.PAGESIZE else 0)]
+
+    def release(rows: int) -> None:
+        end = offset + rows * row_bytes
+        end -= end % mmap.PAGESIZE
+        if end > done[0]:
+            holder.madvise(mmap.MADV_DONTNEED, done[0], end - done[0])
+            done[0] = end
+    return release
+
+
 def _with_calendar(inputs: _Inputs, features: list[str], table: Table, embed: str,
                    freq: str | None) -> tuple[np.ndarray, list[str], dict | None]:
     """--embed timeF: the array the windows index, with each row's own calendar sin/cos pairs
@@ -584,8 +610,11 @@ def _with_calendar(inputs: _Inputs, features: list[str], table: Table, embed: st
     names, values = calendar_features(dates, freq)
     k = len(names)
     data = np.empty((len(values), k + inputs.data.shape[1]), dtype=np.float32)
-    data[:, :k] = values
-    data[:, k:] = inputs.data
+    release = _page_releaser(inputs.data)
+    for start, stop in _row_blocks(inputs.data):   # block by block: a page of the new array is touched
+        data[start:stop, :k] = values[start:stop]   # only once the old rows it replaces can be released
+        data[start:stop, k:] = inputs.data[start:stop]
+        release(stop)   # the old array's rows already copied go back to the OS: never both arrays whole
     inputs.data = data[:, k:]
     return data, names + features, {"freq": freq, "columns": names,
                                     "from": "each row's own timestamp (sin/cos of its hour of day and day of year)"}
