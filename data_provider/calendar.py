@@ -41,21 +41,28 @@ def calendar_names(freq: str) -> list[str]:
 
 
 def calendar_features(dates: np.ndarray, freq: str) -> tuple[list[str], np.ndarray]:
-    """[rows, 2 x pairs] float32 sin/cos of each row's own timestamp, and their names."""
+    """[rows, 2 x pairs] float32 sin/cos of each row's own timestamp, and their names. Plain
+    datetime64 arithmetic (no per-row Python, no pandas field accessors): millions of rows in
+    well under a second."""
     names = calendar_names(freq)
     t = pd.DatetimeIndex(pd.to_datetime(dates))
     if t.tz is not None:
         t = t.tz_convert("UTC").tz_localize(None)
+    t = t.to_numpy().astype("datetime64[ns]")
+    day = t.astype("datetime64[D]")
+    year = t.astype("datetime64[Y]")
+    hours = (t - day) / np.timedelta64(1, "h")
+    year_days = ((year + np.timedelta64(1, "Y")).astype("datetime64[D]") - year.astype("datetime64[D]")).astype(np.float64)
     phases = {
-        "hour": (t.hour + t.minute / 60) / 24,
-        "doy": (t.day_of_year - 1 + t.hour / 24) / np.where(t.is_leap_year, 366, 365),
-        "month": (t.month - 1) / 12,
+        "hour": lambda: hours / 24,
+        "doy": lambda: ((day - year.astype("datetime64[D]")).astype(np.float64) + hours / 24) / year_days,
+        "month": lambda: (t.astype("datetime64[M]") - year.astype("datetime64[M]")).astype(np.float64) / 12,
     }
-    columns = []
-    for part in PAIRS[FREQS[freq]]:
-        angle = 2 * np.pi * np.asarray(phases[part], dtype=np.float64)
-        columns += [np.sin(angle), np.cos(angle)]
-    return names, np.column_stack(columns).astype(np.float32)
+    out = np.empty((len(t), len(names)), dtype=np.float32)
+    for i, part in enumerate(PAIRS[FREQS[freq]]):
+        angle = 2 * np.pi * phases[part]()
+        out[:, 2 * i], out[:, 2 * i + 1] = np.sin(angle), np.cos(angle)
+    return names, out
 
 
 def is_calendar(name: str) -> bool:
