@@ -149,11 +149,13 @@ def classification_task(cfg, log: RunLog) -> None:
         retest_runs(cfg, log)
 
 
-def train_runs(cfg, log: RunLog) -> list[Path]:
+def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
+    """``data``: the windows, when the caller has read them with these data options already."""
     if cfg.adaptation:
         cfg = adopt_checkpoint_architecture(cfg, log)
     cfg, data, device = prepare_session(
-        cfg, log, count_train=lambda c, d: len(few_shot_subset(d.splits["train"], c.subset_rand_ratio, c.seed)))
+        cfg, log, count_train=lambda c, d: len(few_shot_subset(d.splits["train"], c.subset_rand_ratio, c.seed)),
+        data=data)
     check_pos_label(cfg.pos_label, data.n_classes)
     train_windows = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed)
     cfg, why = imbalance_defaults(cfg, train_windows.labels, data.n_classes, len(data.splits["val"]) > 0)

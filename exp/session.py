@@ -21,12 +21,13 @@ from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
 def prepare_session(cfg: Config, log: RunLog,
-                    count_train: Callable[[Config, PreparedData], int] | None = None
-                    ) -> tuple[Config, PreparedData, torch.device]:
+                    count_train: Callable[[Config, PreparedData], int] | None = None,
+                    data: PreparedData | None = None) -> tuple[Config, PreparedData, torch.device]:
     """The data, the Config it settles (window sizes chosen from the data, epochs from a step
     budget over ``count_train`` windows: the train split unless the task trains on a subset, the
-    precision --amp picks on this device) and the device."""
-    data = data_provider(cfg)
+    precision --amp picks on this device) and the device. ``data``: windows already read with
+    these data options (a tune search reads its file once for all trials)."""
+    data = data if data is not None else data_provider(cfg)
     cfg = cfg.derive(**data.window_sizes)
     for line in console.data_summary(data.report):
         log(line)

@@ -163,6 +163,14 @@ def read_finished(run_dir: Path, last: dict | None = None) -> dict | None:
     return None
 
 
+def tested_validation_value(run_dir: Path, monitor: str) -> float:
+    """The validation ``monitor`` value of a finished run's tested epoch: finished.json names the
+    epoch and epochs.csv holds its validation scores (neither file holds a test figure)."""
+    tested = read_json(run_dir / FINISHED)["tested_epoch"]
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    return float(epochs.loc[epochs["epoch"] == tested, monitor].iloc[0])
+
+
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
         run_dir: Path, device, log: RunLog, resume: dict | None = None, tracker=None) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in

@@ -23,8 +23,8 @@ import pandas as pd
 from data_provider.data_factory import data_provider
 from exp import console, diagnosis
 from exp.exp_classification import train_runs
-from exp.training_loop import FINISHED
-from utils.atomic_io import read_json, write_csv, write_text
+from exp.training_loop import tested_validation_value
+from utils.atomic_io import write_csv, write_text
 from utils.cli import RUNTIME_FLAGS
 from utils.distributed import STATE
 from utils.early_stopping import MONITORS
@@ -107,26 +107,6 @@ def given_flags(cfg) -> dict:
 
 
 # --------------------------------------------------------------------------------- one trial
-class TrialLog(RunLog):
-    """A trial's lines go to its run folder's train.log only: the console gets one line per trial
-    (a trial's own lines end with its test metrics, which the search does not show)."""
-
-    def __call__(self, message: str = "") -> None:
-        if self.path is None:
-            self._pending.append(message)
-            return
-        with open(self.path, "a") as handle:
-            handle.write(message + "\n")
-
-
-def validation_value(run_dir: Path, monitor: str) -> float:
-    """The validation --monitor value of a run's tested epoch: finished.json names the epoch and
-    epochs.csv holds its validation scores. Neither file holds a test figure."""
-    tested = read_json(run_dir / FINISHED)["tested_epoch"]
-    epochs = pd.read_csv(run_dir / "epochs.csv")
-    return float(epochs.loc[epochs["epoch"] == tested, monitor].iloc[0])
-
-
 def counted(study, optuna) -> list:
     """Trials that ran to an end, scored or failed in training; an interrupted one is run again."""
     state = optuna.trial.TrialState
@@ -149,7 +129,8 @@ def tune_task(cfg, log: RunLog) -> None:
     if not db.exists() and folder.exists() and any(folder.iterdir()):
         raise UserError(f"{folder} holds files but no study.db, so its trials cannot be resumed; move it away or "
                         "give another --model_id")
-    # the data once up front: a bad data flag stops here, before a study exists
+    # the data once, for every trial (they differ in model and training options only); a bad data
+    # flag stops here, before a study exists
     data = data_provider(cfg)
     for line in console.data_summary(data.report):
         log(line)
@@ -159,7 +140,6 @@ def tune_task(cfg, log: RunLog) -> None:
     if data.is_weather:  # the trials' logs repeat these in their train.log only
         for line in diagnosis.leaking_columns(data.splits["train"], data.features, data.n_classes):
             log(f"WARNING: {line}")
-    del data
     space, held = search_space(cfg, optuna)
     if not space:
         raise UserError("every option the search draws was given (" + "; ".join(held) + "); leave one of them "
@@ -177,11 +157,11 @@ def tune_task(cfg, log: RunLog) -> None:
     log(f"  every trial trains with seed {cfg.seed} and is scored on validation only; its run folder also holds "
         "test metrics (a classification run always tests), which the search never reads")
     for position in range(done + 1, cfg.n_trials + 1):
-        run_trial(study, optuna, space, cfg, folder, f"{position}/{cfg.n_trials}", log)
+        run_trial(study, optuna, space, cfg, data, folder, f"{position}/{cfg.n_trials}", log)
     finish(study, optuna, cfg, folder, log)
 
 
-def run_trial(study, optuna, space: dict, cfg, folder: Path, position: str, log: RunLog) -> None:
+def run_trial(study, optuna, space: dict, cfg, data, folder: Path, position: str, log: RunLog) -> None:
     """Draw a trial's values, train it as a classification run in ``folder``, and tell the study its
     validation value; a training failure fails the trial and the search goes on."""
     trial = study.ask(space)
@@ -189,11 +169,12 @@ def run_trial(study, optuna, space: dict, cfg, folder: Path, position: str, log:
     trial_cfg = cfg.derive(task_name="classification", is_training=1, itr=1, resume=False,
                            des=f"trial{trial.number}", checkpoints=str(folder),
                            explicit=cfg.explicit | set(options), **options)
-    trial_log = TrialLog()
+    # a trial's lines go to its train.log only: they end with its test metrics, which the search does not show
+    trial_log = RunLog(echo=False)
     head = f"trial {trial.number} ({position}): {shown(trial.params)}"
     try:
-        (run_dir,) = train_runs(trial_cfg, trial_log)
-        value = validation_value(run_dir, cfg.monitor)
+        (run_dir,) = train_runs(trial_cfg, trial_log, data)
+        value = tested_validation_value(run_dir, cfg.monitor)
     except TrainingFailure as err:
         if trial_log.path is not None:
             trial.set_user_attr("run_dir", str(trial_log.path.parent))

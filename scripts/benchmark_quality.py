@@ -24,11 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+from exp.training_loop import tested_validation_value  # noqa: E402
+from results_table import mean_std  # noqa: E402
 from utils.config import read_run_config  # noqa: E402
 
 SAMPLE = "datasets/sample"
@@ -72,18 +72,6 @@ def seed_runs(checkpoints: Path, model_id: str) -> list[Path]:
     return runs
 
 
-def validation_macro_f1(run_dir: Path) -> float:
-    """The validation macro-F1 of the tested epoch (epochs.csv row named by finished.json)."""
-    tested = json.loads((run_dir / "finished.json").read_text())["tested_epoch"]
-    epochs = pd.read_csv(run_dir / "epochs.csv")
-    return float(epochs.loc[epochs["epoch"] == tested, "val_macro_f1"].iloc[0])
-
-
-def _mean_std(values) -> str:
-    values = [v for v in values if v is not None]
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "-"
-
-
 def table(checkpoints: Path, model_ids: list[tuple[str, str]], validation_only: bool) -> list[str]:
     head = ["task", "kind", "seeds", "validation macro-F1"]
     if not validation_only:
@@ -94,12 +82,12 @@ def table(checkpoints: Path, model_ids: list[tuple[str, str]], validation_only: 
         runs = seed_runs(checkpoints, model_id)
         if not runs:
             continue
-        cells = [model_id, kind, str(len(runs)), _mean_std([validation_macro_f1(r) for r in runs])]
+        cells = [model_id, kind, str(len(runs)), mean_std([tested_validation_value(r, "val_macro_f1") for r in runs])]
         if not validation_only:
             metrics = [json.loads((r / "metrics.json").read_text()) for r in runs]
             verification = [m.get("verification") or {} for m in metrics]
-            cells += [str(metrics[0]["n"]), _mean_std([m["macro_f1"] for m in metrics]),
-                      *(_mean_std([v.get(k) for v in verification]) for k in ("hss", "ets", "pss", "brier_skill"))]
+            cells += [str(metrics[0]["n"]), mean_std([m["macro_f1"] for m in metrics]),
+                      *(mean_std([v.get(k) for v in verification]) for k in ("hss", "ets", "pss", "brier_skill"))]
             for name in BASELINES:
                 base = metrics[0]["baselines"].get(name)
                 hss = (base or {}).get("verification", {}).get("hss") if base else None

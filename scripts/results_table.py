@@ -21,7 +21,7 @@ def _verification(metrics: dict, key: str):
     return (metrics.get("verification") or {}).get(key)
 
 
-def _mean_std(values) -> str:
+def mean_std(values) -> str:
     values = [v for v in values if v is not None]
     return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if values else "-"
 
@@ -42,9 +42,9 @@ def rows(root: Path, wanted: list[str]) -> list[str]:
     for model_id, members in runs.items():
         first = members[0]
         cells = [model_id, str(first["n"]), str(len(members)),
-                 _mean_std([m["macro_f1"] for m in members]),
-                 _mean_std([_verification(m, "hss") for m in members]),
-                 _mean_std([_verification(m, "brier_skill") for m in members])]
+                 mean_std([m["macro_f1"] for m in members]),
+                 mean_std([_verification(m, "hss") for m in members]),
+                 mean_std([_verification(m, "brier_skill") for m in members])]
         for name in BASELINES:
             base = first["baselines"].get(name)
             hss = _verification(base, "hss") if base else None

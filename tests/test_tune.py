@@ -109,7 +109,7 @@ def test_a_trial_that_fails_in_training_is_recorded_and_counted(workspace, capsy
     import exp.tune as tune
     from utils.errors import TrainingFailure
 
-    def diverges(cfg, log):
+    def diverges(cfg, log, data=None):
         raise TrainingFailure("non-finite training loss at epoch 1")
 
     monkeypatch.setattr(tune, "train_runs", diverges)

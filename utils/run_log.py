@@ -5,8 +5,9 @@ from pathlib import Path
 
 
 class RunLog:
-    def __init__(self, path: Path | None = None):
+    def __init__(self, path: Path | None = None, echo: bool = True):
         self.path = Path(path) if path else None
+        self.echo = echo  # False: train.log only (a tune trial's lines; the console gets one per trial)
         self._pending: list[str] = []  # lines printed before the run folder existed
 
     def attach(self, path: Path) -> None:
@@ -25,7 +26,8 @@ class RunLog:
 
         if not STATE.is_main:  # only rank 0 speaks
             return
-        print(message, flush=True)
+        if self.echo:
+            print(message, flush=True)
         if self.path is None:
             self._pending.append(message)
             return
