@@ -34,7 +34,7 @@ from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_fr
                                      parse_na_values, read_csv)
 from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, positional_split, scan_windows,
                                     tally, time_split)
-from data_provider.base import PreparedData
+from data_provider.base import LabelRule, PredictionReport, PreparedData, SplitSummary, TableReport
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
 
@@ -428,17 +428,20 @@ def _blocking_columns(by_group: dict, groups: list[str], split: str) -> dict[str
 
 
 def _split_summary(windows: WindowSet, rows_in_split: int, n_classes: int, dropped: dict[str, int],
-                   blocking: dict[str, int]) -> dict:
+                   blocking: dict[str, int], end_range: list[str] | None,
+                   persistence_fallback: int | None) -> SplitSummary:
     """A split's entry in the data report: rows, windows, why others were dropped, class balance."""
     counts = np.bincount(windows.labels, minlength=n_classes)
-    return {
-        "rows": rows_in_split,
-        "windows": int(len(windows)),
-        "dropped": {c: n for c, n in dropped.items() if n},
-        "input_missing_by_column": dict(sorted(blocking.items(), key=lambda kv: -kv[1])),
-        "class_counts": {str(c): int(counts[c]) for c in range(n_classes)},
-        "class_shares": {str(c): (float(counts[c] / counts.sum()) if counts.sum() else None) for c in range(n_classes)},
-    }
+    return SplitSummary(
+        rows=rows_in_split,
+        windows=int(len(windows)),
+        dropped={c: n for c, n in dropped.items() if n},
+        input_missing_by_column=dict(sorted(blocking.items(), key=lambda kv: -kv[1])),
+        class_counts={str(c): int(counts[c]) for c in range(n_classes)},
+        class_shares={str(c): (float(counts[c] / counts.sum()) if counts.sum() else None) for c in range(n_classes)},
+        window_end_range=end_range,
+        persistence_fallback=persistence_fallback,
+    )
 
 
 def _warn_blocking(name: str, windows: int, dropped: dict[str, int], blocking: dict[str, int],
@@ -465,20 +468,21 @@ def _splits(table: Table, scan, row_split: np.ndarray, labels: _Labels, data: to
         splits[name] = WindowSet(name, data, ends, labels.rows[ends], seq_len)
         dropped = {c: sum(by_group[g][name]["dropped"].get(c, 0) for g in groups) for c in CAUSES}
         blocking = _blocking_columns(by_group, groups, name)
-        split_report[name] = _split_summary(splits[name], int((row_split == s).sum()), labels.n_classes, dropped,
-                                            blocking)
         _warn_blocking(name, len(ends), dropped, blocking, warnings)
+        end_range = None
         if table.date_col and len(ends):
             dates = table.frame[table.date_col]
-            split_report[name]["window_end_range"] = [_format_date(dates.iloc[ends.min()]),
-                                                      _format_date(dates.iloc[ends.max()])]
+            end_range = [_format_date(dates.iloc[ends.min()]), _format_date(dates.iloc[ends.max()])]
+        fallback = None
         if labels.persistence is not None:
             if majority is None:  # the train split comes first: its majority class is the fallback
                 majority = int(np.bincount(splits[name].labels, minlength=labels.n_classes).argmax())
             rule = labels.persistence[ends]
             undefined = rule < 0
             persistence[name] = np.where(undefined, majority, rule)
-            split_report[name]["persistence_fallback"] = int(undefined.sum())
+            fallback = int(undefined.sum())
+        split_report[name] = _split_summary(splits[name], int((row_split == s).sum()), labels.n_classes, dropped,
+                                            blocking, end_range, fallback)
     return splits, split_report, persistence if labels.persistence is not None else None
 
 
@@ -496,7 +500,7 @@ def _class_warnings(splits: dict, split_report: dict, rows: _Rows, label_column:
     warnings = []
     if not unlabeled and len(rows.groups) > 1:
         warnings += _single_class_groups(splits["train"], rows.group_ids, rows.groups, label_column)
-    train_shares = split_report["train"]["class_shares"]
+    train_shares = split_report["train"].class_shares
     rare = [c for c, share in train_shares.items() if share is not None and share < 0.02 and not unlabeled]
     if rare:
         warnings.append(f"class(es) {', '.join(rare)} make up under 2% of train windows ({train_shares}); "
@@ -504,71 +508,74 @@ def _class_warnings(splits: dict, split_report: dict, rows: _Rows, label_column:
     return warnings
 
 
-def _label_description(table: Table, args, unlabeled: bool, horizon: int) -> dict:
+def _label_description(table: Table, args, unlabeled: bool, horizon: int) -> LabelRule:
     """The label rule as the data report states it."""
     if unlabeled:
-        return {"mode": "none", "rule": f"unlabeled: each window spans seq_len {args.seq_len} + "
-                                        f"output_token_len {args.output_token_len} steps"}
+        return LabelRule(mode="none", rule=f"unlabeled: each window spans seq_len {args.seq_len} + "
+                                           f"output_token_len {args.output_token_len} steps")
     if table.source_col:
-        return {
-            "mode": "threshold", "column": table.source_col, "threshold": args.rain_threshold, "horizon": horizon,
-            "rule": f"label 1 when the total of '{table.source_col}' over the {horizon} step(s) after the window "
-                    f"is > {args.rain_threshold:g} (in the units of '{table.source_col}'), else 0; only where every "
-                    "one of those steps is observed",
-        }
-    return {"mode": "column", "column": table.label_col, "horizon": horizon,
-            "rule": f"label = '{table.label_col}' on the window's last row",
-            "mapping": table.label_mapping}
+        return LabelRule(
+            mode="threshold", column=table.source_col, threshold=args.rain_threshold, horizon=horizon,
+            rule=f"label 1 when the total of '{table.source_col}' over the {horizon} step(s) after the window "
+                 f"is > {args.rain_threshold:g} (in the units of '{table.source_col}'), else 0; only where every "
+                 "one of those steps is observed",
+        )
+    return LabelRule(mode="column", column=table.label_col, horizon=horizon,
+                     rule=f"label = '{table.label_col}' on the window's last row", mapping=table.label_mapping)
 
 
-def _data_report(table: Table, args, rows: _Rows, label_desc: dict, n_classes: int, choice: _FeatureChoice,
+def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: int, choice: _FeatureChoice,
                  marked: dict[str, np.ndarray], inputs: _Inputs, ratios, split: Split, split_report: dict,
-                 by_group: dict, warnings: list[str]) -> dict:
-    """data_report.json: what was read, how it was cleaned, split and labelled, and why windows were dropped."""
-    features = choice.features
-    return {
-        "file": str(table.path),
-        "rows_read": table.rows_read,
-        "rows_inserted_for_missing_timestamps": table.rows_inserted,
-        "time_step": table.step,
-        "snapped_to_grid": table.snapped,
-        "duplicates": {"exact_dropped": table.exact_duplicates, "conflicting_resolved": table.conflicting_duplicates,
-                       "policy": args.duplicates},
-        "date_col": table.date_col,
-        "date_col_found_by": table.date_detected_from,
-        "date_format": table.date_format,
-        "group_col": table.group_col,
-        "groups": rows.groups,
-        "label": label_desc,
-        "n_classes": n_classes,
-        "features": features,
-        "n_features": len(features),
-        "skipped_non_numeric": table.skipped_non_numeric,
-        "excluded": table.excluded,
-        "dropped_sparse": choice.sparse,
-        "dropped_constant": choice.constant,
-        "replaced": table.replaced,
-        "cleaning": {
+                 by_group: dict, warnings: list[str], features: list[str],
+                 calendar: dict | None) -> TableReport:
+    """data_report.json: what was read, how it was cleaned, split and labelled, and why windows were
+    dropped. ``features`` are the inputs in order, the calendar pairs (``calendar``) first: they
+    are inputs too, at the identity scaling."""
+    k = len(features) - len(choice.features)
+    return TableReport(
+        file=str(table.path),
+        rows_read=table.rows_read,
+        rows_inserted_for_missing_timestamps=table.rows_inserted,
+        time_step=table.step,
+        snapped_to_grid=table.snapped,
+        duplicates={"exact_dropped": table.exact_duplicates, "conflicting_resolved": table.conflicting_duplicates,
+                    "policy": args.duplicates},
+        date_col=table.date_col,
+        date_col_found_by=table.date_detected_from,
+        date_format=table.date_format,
+        group_col=table.group_col,
+        groups=rows.groups,
+        label=label,
+        n_classes=n_classes,
+        features=features,
+        n_features=len(features),
+        skipped_non_numeric=table.skipped_non_numeric,
+        excluded=table.excluded,
+        dropped_sparse=choice.sparse,
+        dropped_constant=choice.constant,
+        replaced=table.replaced,
+        cleaning={
             name: {
                 "sentinels_to_missing": int(marked["sentinels"][choice.keep[i]]),
                 "inf_to_missing": int(marked["infinities"][choice.keep[i]]),
                 "forward_filled": int(inputs.filled[i]),
                 "still_missing": int(inputs.still_missing[i]),
             }
-            for i, name in enumerate(features)
+            for i, name in enumerate(choice.features)
         },
-        "na_values": args.na_values,
-        "max_gap": args.max_gap,
-        "max_missing_share": args.max_missing_share,
-        "split_ratios": list(ratios),
-        "split": {"kind": "time" if table.date_col else "positional",
-                  "val_from": _format_date(split.val_from), "test_from": _format_date(split.test_from)},
-        "splits": split_report,
-        "by_group": by_group,
-        "scaling_from_train": {"mean": dict(zip(features, inputs.mean.tolist())),
-                               "std": dict(zip(features, inputs.std.tolist()))},
-        "warnings": warnings,
-    }
+        na_values=args.na_values,
+        max_gap=args.max_gap,
+        max_missing_share=args.max_missing_share,
+        split_ratios=list(ratios),
+        split={"kind": "time" if table.date_col else "positional",
+               "val_from": _format_date(split.val_from), "test_from": _format_date(split.test_from)},
+        splits=split_report,
+        by_group=by_group,
+        scaling_from_train={"mean": {**dict.fromkeys(features[:k], 0.0), **dict(zip(choice.features, inputs.mean.tolist()))},
+                            "std": {**dict.fromkeys(features[:k], 1.0), **dict(zip(choice.features, inputs.std.tolist()))}},
+        calendar_features=calendar,
+        warnings=warnings,
+    )
 
 
 def _page_releaser(array: np.ndarray):
@@ -663,15 +670,7 @@ def prepare(args) -> PreparedData:
 
     # --- what was done, for data_report.json
     report = _data_report(table, args, rows, _label_description(table, args, unlabeled, horizon), labels.n_classes,
-                          choice, marked, inputs, ratios, split, split_report, by_group, warnings)
-    if calendar:   # the calendar pairs are inputs too, at the identity scaling
-        k = len(calendar["columns"])
-        report.update({"features": features, "n_features": len(features),
-                       "scaling_from_train": {"mean": {**dict.fromkeys(features[:k], 0.0),
-                                                       **report["scaling_from_train"]["mean"]},
-                                              "std": {**dict.fromkeys(features[:k], 1.0),
-                                                      **report["scaling_from_train"]["std"]}}})
-    report["calendar_features"] = calendar
+                          choice, marked, inputs, ratios, split, split_report, by_group, warnings, features, calendar)
     return PreparedData(
         splits=splits,
         n_classes=labels.n_classes,
@@ -689,12 +688,12 @@ def _check_windows(table: Table, splits: dict, split_report: dict, missing_share
         if len(splits[split]):
             continue
         info = split_report[split]
-        columns = info["input_missing_by_column"]      # most windows blocked first
+        columns = info.input_missing_by_column      # most windows blocked first
         worst = list(columns)[:3]
         blame = "; ".join(f"'{c}' (missing in {missing_share[c]:.0%} of rows) blocks {columns[c]} window(s)"
                           for c in worst)
-        dropped = ", ".join(f"{n} {cause}" for cause, n in info["dropped"].items())
-        main_cause = max(info["dropped"], key=info["dropped"].get) if info["dropped"] else None
+        dropped = ", ".join(f"{n} {cause}" for cause, n in info.dropped.items())
+        main_cause = max(info.dropped, key=info.dropped.get) if info.dropped else None
         if main_cause == "label_missing":
             label = table.label_col or table.source_col
             share = label_missing_share.get(split, 0.0)
@@ -705,9 +704,9 @@ def _check_windows(table: Table, splits: dict, split_report: dict, missing_share
             advice = (f"leave those columns out with --exclude {','.join(worst)}, or raise --max_gap" if worst else
                       "lower --seq_len or --horizon, or give more data")
         raise UserError(
-            f"{table.path}: the {split} split has no complete window ({info['rows']} row(s); dropped: "
+            f"{table.path}: the {split} split has no complete window ({info.rows} row(s); dropped: "
             f"{dropped or 'none'}){': ' + blame if blame else ''}; {advice}")
-    counts = split_report["train"]["class_counts"]
+    counts = split_report["train"].class_counts
     if check_classes and sum(1 for c in counts.values() if c > 0) < 2:
         raise UserError(
             f"{table.path}: the train split has only one class (window counts {counts}); "
@@ -722,7 +721,7 @@ class PredictionWindows:
     windows: WindowSet
     row_dates: np.ndarray | None
     row_groups: np.ndarray
-    report: dict
+    report: PredictionReport
 
 
 def prepare_prediction(args, features: list[str], mean: dict[str, float], std: dict[str, float],
@@ -765,10 +764,10 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
                         rows.starts, rows.stops, args.seq_len, 0, same_split_inputs=False)
     ends = scan.kept.astype(np.int64)
     codes = np.bincount(scan.cause, minlength=1 + len(CAUSES))
-    report = {"file": str(path), "rows": n_rows, "windows": int(len(ends)),
-              "labels_known": int((row_labels[ends] >= 0).sum()),
-              "dropped": {c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
-              "label_column_in_file": not unlabeled}
+    report = PredictionReport(file=str(path), rows=n_rows, windows=int(len(ends)),
+                              labels_known=int((row_labels[ends] >= 0).sum()),
+                              dropped={c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
+                              label_column_in_file=not unlabeled)
     return PredictionWindows(
         windows=WindowSet("predict", torch.from_numpy(inputs.data), ends, row_labels[ends], args.seq_len),
         row_dates=table.frame[table.date_col].to_numpy() if table.date_col else None,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from data_provider.base import PreparedData
+from data_provider.base import ArchiveReport, PreparedData, SplitSummary
 from data_provider.windows import WindowSet
 from utils.errors import UserError
 
@@ -201,10 +201,11 @@ def prepare_uea(args) -> PreparedData:
             block += 1
         splits[split] = WindowSet(split, None, np.array(ends, dtype=np.int64), labels.astype(np.int64), L)
         counts = np.bincount(labels, minlength=len(classes))
-        report_splits[split] = {"cases": len(blocks), "windows": len(blocks),
-                                "class_counts": {str(c): int(counts[c]) for c in range(len(classes))},
-                                "class_shares": {str(c): (float(counts[c] / counts.sum()) if counts.sum() else None)
-                                                 for c in range(len(classes))}}
+        report_splits[split] = SplitSummary(
+            cases=len(blocks), windows=len(blocks),
+            class_counts={str(c): int(counts[c]) for c in range(len(classes))},
+            class_shares={str(c): (float(counts[c] / counts.sum()) if counts.sum() else None)
+                          for c in range(len(classes))})
     shared, shared_pad = torch.from_numpy(data), torch.from_numpy(pad)
     for ws in splits.values():
         ws.data, ws.pad = shared, shared_pad
@@ -214,22 +215,21 @@ def prepare_uea(args) -> PreparedData:
                         f"last {L} steps")
     if len(constant):
         warnings.append(f"dimension(s) {constant.tolist()} are constant on the training part")
-    report = {
-        "kind": "uea",
-        "file": str(find_ts(root, name, "TRAIN")),
-        "problem": name,
-        "dimensions": C,
-        "classes": {str(i): label for i, label in enumerate(classes)},
+    report = ArchiveReport(
+        file=str(find_ts(root, name, "TRAIN")),
+        problem=name,
+        dimensions=C,
+        classes={str(i): label for i, label in enumerate(classes)},
         # lengths of TRAIN, which size the window
-        "length_min": int(lengths.min()), "length_max": longest, "equal_length": bool((lengths == longest).all()),
-        "test_series_cut": {"count": cut["test"], "seq_len": L},
-        "missing_values": int(sum(np.isnan(s).sum() for s in train_series + test_series)),
-        "seq_len": L, "input_token_len": token,
-        "val_ratio": args.val_ratio,
-        "splits": report_splits,
-        "scaling_from_train": {"mean": mean.tolist(), "std": std.tolist()},
-        "warnings": warnings,
-    }
+        length_min=int(lengths.min()), length_max=longest, equal_length=bool((lengths == longest).all()),
+        test_series_cut={"count": cut["test"], "seq_len": L},
+        missing_values=int(sum(np.isnan(s).sum() for s in train_series + test_series)),
+        seq_len=L, input_token_len=token,
+        val_ratio=args.val_ratio,
+        splits=report_splits,
+        scaling_from_train={"mean": mean.tolist(), "std": std.tolist()},
+        warnings=warnings,
+    )
     return PreparedData(splits=splits, n_classes=len(classes), features=[f"dim_{c}" for c in range(C)],
-                        persistence=None, row_dates=None, row_groups=case_ids, report=report, kind="uea",
+                        persistence=None, row_dates=None, row_groups=case_ids, report=report,
                         window_sizes=sizes)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_provider.base import PreparedData
+from data_provider.base import CorpusReport, LabelRule, PreparedData, SplitSummary
 from data_provider.rainfall import parse_ratios
 from data_provider.uea import clean_series, find_ts, longest_series, read_ts, window_sizes
 from data_provider.windows import SPLITS, WindowSet, split_bounds
@@ -106,19 +106,17 @@ def prepare_uea_corpus(args) -> PreparedData:
         ends = np.concatenate([offset[i] + np.arange(span - 1, len(series[i]), stride)
                                for i in np.sort(members)]).astype(np.int64)
         splits[split] = WindowSet(split, shared, ends, np.zeros(len(ends), dtype=np.int64), span)
-        report_splits[split] = {"series": int(len(members)), "windows": int(len(ends)),
-                                "class_counts": {"0": int(len(ends))}}
-    report = {
-        "kind": "uea_corpus",
-        "file": str(root),
-        "train_files": per_file,
-        "skipped_files": skipped,
-        "univariate_series": len(series),
-        "too_short": len(series) - len(fits),
-        "window": {"span": span, "stride": stride, "sized_for": sized_for},
-        "splits": report_splits,
-        "label": {"mode": "none"},
-        "warnings": [],
-    }
+        report_splits[split] = SplitSummary(series=int(len(members)), windows=int(len(ends)),
+                                            class_counts={"0": int(len(ends))})
+    report = CorpusReport(
+        file=str(root),
+        train_files=per_file,
+        skipped_files=skipped,
+        univariate_series=len(series),
+        too_short=len(series) - len(fits),
+        window={"span": span, "stride": stride, "sized_for": sized_for},
+        splits=report_splits,
+        label=LabelRule(mode="none"),
+    )
     return PreparedData(splits=splits, n_classes=1, features=["value"], persistence=None, row_dates=None,
-                        row_groups=row_groups, report=report, kind="uea_corpus", window_sizes=sizes)
+                        row_groups=row_groups, report=report, window_sizes=sizes)

@@ -19,6 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from data_provider.base import TableReport
 from data_provider.windows import WindowSet
 from exp.threshold import predict_at, tune_threshold
 
@@ -46,23 +47,24 @@ def _decide(val_prob: np.ndarray, val_labels: np.ndarray, prob: np.ndarray, pos_
 def _period_keys(data, windows: WindowSet, sub_daily: bool) -> np.ndarray:
     # a rain label describes the steps after the window; a --target column's label is its value on
     # the window's last row, so that row's calendar is the label's
-    label = data.report["label"]
-    ahead = label.get("mode") == "threshold" and int(label.get("horizon") or 0) >= 1
+    label = data.report.label
+    ahead = label.mode == "threshold" and int(label.horizon or 0) >= 1
     first_label_step = windows.ends + (1 if ahead else 0)
     dates = pd.DatetimeIndex(data.row_dates[first_label_step])
     return (dates.month * 100 + dates.hour).to_numpy() if sub_daily else dates.month.to_numpy() * 100
 
 
-def _sub_daily(report: dict) -> bool:
+def _sub_daily(report: TableReport) -> bool:
     try:
-        return pd.Timedelta(report.get("time_step")) < pd.Timedelta(days=1)
+        return pd.Timedelta(report.time_step) < pd.Timedelta(days=1)
     except (TypeError, ValueError):
         return False   # no grid, or calendar months
 
 
 def climatology(data, split: str, pos_label: int, metric: str) -> BaselineForecast | None:
     """None where there are no dates to take a calendar from (archive sets, undated tables)."""
-    if data.row_dates is None or data.report.get("label", {}).get("mode") not in ("threshold", "column"):
+    label = data.report.label
+    if data.row_dates is None or not isinstance(data.report, TableReport) or label.mode not in ("threshold", "column"):
         return None
     sub_daily = _sub_daily(data.report)
     train, n_classes = data.splits["train"], data.n_classes
@@ -113,10 +115,11 @@ def learned(data, split: str, pos_label: int, metric: str, seed: int = 0) -> Bas
     train = data.splits["train"]
     if len(np.unique(train.labels)) < 2:
         return None
-    label = data.report.get("label", {})
-    column = label.get("column") if label.get("mode") == "threshold" else None
+    label = data.report.label
+    rain = label is not None and label.mode == "threshold"
+    column = label.column if rain else None
     total_column = data.features.index(column) if column in data.features else None
-    total_steps = int(label.get("horizon") or 1)
+    total_steps = int(label.horizon or 1) if rain else 1
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     model.fit(window_features(train, total_column, total_steps), train.labels)
 

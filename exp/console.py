@@ -1,92 +1,97 @@
 """Human-readable summaries of the data report and of the test metrics."""
 from __future__ import annotations
 
+from data_provider.base import ArchiveReport, CorpusReport, DataReport, TableReport
+
 
 def _fmt(value, width: int = 9) -> str:
     return f"{value:>{width}.4f}" if isinstance(value, (int, float)) and value is not None else f"{'-':>{width}}"
 
 
-def uea_summary(report: dict) -> list[str]:
-    lines = [f"data: UEA {report['problem']} ({report['file']}): {report['dimensions']} dimension(s), TRAIN lengths "
-             f"{report['length_min']}..{report['length_max']}, {len(report['classes'])} classes, "
-             f"{report['missing_values']} missing values; seq_len {report['seq_len']}, token {report['input_token_len']}"]
-    cut = report.get("test_series_cut", {"count": 0})
+def uea_summary(report: ArchiveReport) -> list[str]:
+    lines = [f"data: UEA {report.problem} ({report.file}): {report.dimensions} dimension(s), TRAIN lengths "
+             f"{report.length_min}..{report.length_max}, {len(report.classes)} classes, "
+             f"{report.missing_values} missing values; seq_len {report.seq_len}, token {report.input_token_len}"]
+    cut = report.test_series_cut
     if cut["count"]:
         lines.append(f"  {cut['count']} TEST series longer than seq_len {cut['seq_len']} (sized on TRAIN) were cut "
                      f"to their last {cut['seq_len']} steps")
-    for split, info in report["splits"].items():
-        counts = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
-        if info["cases"]:
-            lines.append(f"  {split:5s}: {info['cases']:6d} series; classes {counts}")
+    for split, info in report.splits.items():
+        counts = ", ".join(f"{k}: {v}" for k, v in info.class_counts.items())
+        if info.cases:
+            lines.append(f"  {split:5s}: {info.cases:6d} series; classes {counts}")
         else:
             lines.append(f"  {split:5s}:      0 series (--val_ratio 0: all of TRAIN trains; the last epoch is tested)")
-    lines += [f"  WARNING: {w}" for w in report["warnings"]]
+    lines += [f"  WARNING: {w}" for w in report.warnings]
     return lines
 
 
-def corpus_summary(report: dict) -> list[str]:
-    files = ", ".join(f"{name} ({n})" for name, n in report["train_files"].items())
-    lines = [f"data: pretraining corpus of archive TRAIN files under {report['file']} (TEST files are not read): "
-             f"{report['univariate_series']} univariate series from {files}; {report['too_short']} shorter than one "
-             f"window of {report['window']['span']} steps left out",
-             "  " + "; ".join(f"{split} {info['series']} series, {info['windows']} windows"
-                             for split, info in report["splits"].items())]
-    lines += [f"  skipped: {why}" for why in report["skipped_files"]]
+def corpus_summary(report: CorpusReport) -> list[str]:
+    files = ", ".join(f"{name} ({n})" for name, n in report.train_files.items())
+    lines = [f"data: pretraining corpus of archive TRAIN files under {report.file} (TEST files are not read): "
+             f"{report.univariate_series} univariate series from {files}; {report.too_short} shorter than one "
+             f"window of {report.window['span']} steps left out",
+             "  " + "; ".join(f"{split} {info.series} series, {info.windows} windows"
+                             for split, info in report.splits.items())]
+    lines += [f"  skipped: {why}" for why in report.skipped_files]
     return lines
 
 
-def _window_table(report: dict) -> list[str]:
+def _window_table(report: TableReport) -> list[str]:
     """Windows kept (and dropped) per group and split: nothing vanishes without a line here."""
-    splits = list(report["splits"])
-    width = max([len("group")] + [len(g) for g in report["groups"]])
+    splits = list(report.splits)
+    width = max([len("group")] + [len(g) for g in report.groups])
     lines = [f"  {'group':<{width}}" + "".join(f"{s + ' kept (dropped)':>24}" for s in splits)]
-    for group, entry in report["by_group"].items():
+    for group, entry in report.by_group.items():
         cells = [f"{entry[s]['windows']} ({sum(entry[s]['dropped'].values())})" for s in splits]
         lines.append(f"  {group:<{width}}" + "".join(f"{c:>24}" for c in cells))
     return lines
 
 
-def data_summary(report: dict) -> list[str]:
-    if report.get("kind") == "uea":
+def data_summary(report: DataReport) -> list[str]:
+    if isinstance(report, ArchiveReport):
         return uea_summary(report)
-    if report.get("kind") == "uea_corpus":
+    if isinstance(report, CorpusReport):
         return corpus_summary(report)
-    if "rows_read" not in report:   # a loader of another kind (registered in data_provider.data_factory)
-        counts = ", ".join(f"{s} {info.get('windows', '?')}" for s, info in report.get("splits", {}).items())
-        return [f"data: {report.get('file', '?')} ({report.get('kind', 'other loader')}): windows {counts}",
-                *(f"  WARNING: {w}" for w in report.get("warnings", []))]
+    if not isinstance(report, TableReport):   # a loader of another kind (registered in data_provider.data_factory)
+        counts = ", ".join(f"{s} {info.windows}" for s, info in report.splits.items())
+        return [f"data: {report.file} ({report.kind}): windows {counts}", *(f"  WARNING: {w}" for w in report.warnings)]
+    return table_summary(report)
+
+
+def table_summary(report: TableReport) -> list[str]:
+    label = report.label
     lines = [
-        f"data: {report['file']}: {report['rows_read']} rows, groups {', '.join(report['groups'])}",
-        f"  label: {report['label']['rule']}",
-        f"  features ({report['n_features']}): {', '.join(report['features'])}",
+        f"data: {report.file}: {report.rows_read} rows, groups {', '.join(report.groups)}",
+        f"  label: {label.rule}",
+        f"  features ({report.n_features}): {', '.join(report.features)}",
     ]
-    if report["date_col"]:
-        found = " (found by its values)" if report.get("date_col_found_by") == "values" else ""
-        if report.get("date_format") not in (None, "inferred format", "datetime"):
-            found += f", read as {report['date_format']}"
-        lines.append(f"  time: column '{report['date_col']}'{found}, step {report['time_step']}")
-    mapping = report["label"].get("mapping")
-    if mapping:
-        lines.append(f"  label text mapped: {', '.join(f'{k!r} -> {v}' for k, v in mapping.items())}")
-    duplicates = report["duplicates"]
+    if report.date_col:
+        found = " (found by its values)" if report.date_col_found_by == "values" else ""
+        if report.date_format not in (None, "inferred format", "datetime"):
+            found += f", read as {report.date_format}"
+        lines.append(f"  time: column '{report.date_col}'{found}, step {report.time_step}")
+    if label.mapping:
+        lines.append(f"  label text mapped: {', '.join(f'{k!r} -> {v}' for k, v in label.mapping.items())}")
+    duplicates = report.duplicates
     if duplicates["exact_dropped"] or duplicates["conflicting_resolved"]:
         lines.append(f"  duplicates: {duplicates['exact_dropped']} identical row(s) dropped, "
                      f"{duplicates['conflicting_resolved']} merged by --duplicates {duplicates['policy']}")
-    if report["snapped_to_grid"]:
-        lines.append(f"  {report['snapped_to_grid']} row(s) stamped off the grid moved to their own period's stamp")
-    if report["rows_inserted_for_missing_timestamps"]:
-        lines.append(f"  {report['rows_inserted_for_missing_timestamps']} missing timestamps added as empty rows "
-                     f"(step {report['time_step']})")
-    if report["replaced"]:
-        lines.append("  --replace: " + ", ".join(f"{k!r} in {n} cell(s)" for k, n in report["replaced"].items()))
-    if report["skipped_non_numeric"]:
-        lines.append(f"  skipped non-numeric columns: {', '.join(report['skipped_non_numeric'])}")
-    if report["excluded"]:
-        lines.append(f"  excluded: {', '.join(report['excluded'])}")
-    if report["dropped_sparse"]:
-        lines.append(f"  dropped as sparse (--max_missing_share {report['max_missing_share']:g}): "
-                     f"{', '.join(report['dropped_sparse'])}")
-    cleaned = {name: c for name, c in report["cleaning"].items()
+    if report.snapped_to_grid:
+        lines.append(f"  {report.snapped_to_grid} row(s) stamped off the grid moved to their own period's stamp")
+    if report.rows_inserted_for_missing_timestamps:
+        lines.append(f"  {report.rows_inserted_for_missing_timestamps} missing timestamps added as empty rows "
+                     f"(step {report.time_step})")
+    if report.replaced:
+        lines.append("  --replace: " + ", ".join(f"{k!r} in {n} cell(s)" for k, n in report.replaced.items()))
+    if report.skipped_non_numeric:
+        lines.append(f"  skipped non-numeric columns: {', '.join(report.skipped_non_numeric)}")
+    if report.excluded:
+        lines.append(f"  excluded: {', '.join(report.excluded)}")
+    if report.dropped_sparse:
+        lines.append(f"  dropped as sparse (--max_missing_share {report.max_missing_share:g}): "
+                     f"{', '.join(report.dropped_sparse)}")
+    cleaned = {name: c for name, c in report.cleaning.items()
                if c["sentinels_to_missing"] or c["inf_to_missing"] or c["forward_filled"] or c["still_missing"]}
     same: dict[tuple, list[str]] = {}
     for name, c in cleaned.items():   # columns cleaned alike (a missing hour empties them all) share a line
@@ -95,23 +100,23 @@ def data_summary(report: dict) -> list[str]:
     for (sentinel, inf, filled, still), names in same.items():
         lines.append(f"  cleaned {', '.join(repr(n) for n in names)}: {sentinel} sentinel, {inf} inf -> missing; "
                      f"{filled} filled forward; {still} still missing (their windows are dropped)")
-    cut = report["split"]
+    cut = report.split
     if cut["kind"] == "time":
         lines.append(f"  split: one timeline for all groups: val from {cut['val_from']}, test from {cut['test_from']}")
-    for split, info in report["splits"].items():
-        span = " .. ".join(info.get("window_end_range", [])) or "-"
-        shares = ", ".join(f"{k}: {v}" for k, v in info["class_counts"].items())
-        classes = f"; classes {shares}" if report["label"]["mode"] != "none" else ""
-        lines.append(f"  {split:5s}: {info['rows']:7d} rows, {info['windows']:7d} windows (ending {span}){classes}")
-        if info["dropped"]:
-            lines.append("         dropped: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in info["dropped"].items()))
-        columns = list(info.get("input_missing_by_column", {}).items())[:3]
+    for split, info in report.splits.items():
+        span = " .. ".join(info.window_end_range or []) or "-"
+        shares = ", ".join(f"{k}: {v}" for k, v in info.class_counts.items())
+        classes = f"; classes {shares}" if label.mode != "none" else ""
+        lines.append(f"  {split:5s}: {info.rows:7d} rows, {info.windows:7d} windows (ending {span}){classes}")
+        if info.dropped:
+            lines.append("         dropped: " + ", ".join(f"{n} {c.replace('_', ' ')}" for c, n in info.dropped.items()))
+        columns = list((info.input_missing_by_column or {}).items())[:3]
         if columns:
             lines.append("         missing inputs by column (a window may count for several): "
                          + ", ".join(f"'{c}' {n}" for c, n in columns))
-    if len(report["groups"]) > 1:
+    if len(report.groups) > 1:
         lines += _window_table(report)
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         lines.append(f"  WARNING: {warning}")
     return lines
 

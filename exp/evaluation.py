@@ -47,8 +47,7 @@ def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def train_positive_share(data, pos_label: int) -> float | None:
-    share = data.report.get("splits", {}).get("train", {}).get("class_shares", {}).get(str(pos_label))
-    return None if share is None else float(share)
+    return data.report.train_share(pos_label)
 
 
 def _scored(y_true, y_pred, probability, n_classes: int, pos_label: int, base_rate, rule: str) -> dict:
@@ -69,7 +68,7 @@ def baselines_for(data, split: str, pos_label: int, metric: str) -> dict:
     out = {"majority": _scored(y, constant, _one_hot(constant, n_classes), n_classes, pos_label, base_rate,
                                f"always class {majority} (the most frequent class in train windows)")}
     if data.persistence is not None:
-        fallback = data.report["splits"][split].get("persistence_fallback", 0)
+        fallback = data.report.splits[split].persistence_fallback or 0
         rule = ("tomorrow like today: the label rule applied to the window's own last period"
                 + (f"; {fallback} window(s) whose last period holds a missing value get the majority class of "
                    "train windows" if fallback else ""))

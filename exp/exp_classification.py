@@ -247,7 +247,7 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
 
 def draw(run_dir: Path, history: dict, metrics: dict, predictions: pd.DataFrame, cfg, report: dict) -> None:
     title = plots.run_title(cfg, report)
-    names = plots.class_names(report, len(metrics["labels"]))
+    names = report.class_names(len(metrics["labels"]))
     plots.learning_curves(pd.DataFrame(history["rows"]), history["best_epoch"], run_dir / "curves.png", title)
     plots.confusion(metrics["confusion_matrix"], metrics["labels"], run_dir / "confusion_matrix.png", title, names)
     if len(metrics["labels"]) == 2 and metrics["roc_auc"] is not None:

@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
 
+from data_provider.base import DataReport  # noqa: E402
 from utils.atomic_io import writes_enabled  # noqa: E402
 
 
@@ -27,28 +28,14 @@ def _save(fig, path: Path) -> None:
     tmp.replace(path)
 
 
-def class_names(report: dict, n_classes: int) -> list[str]:
-    """'no rain'/'rain' for rain labels, the text a label column held, the archive's class names;
-    digits only where nothing better is known."""
-    label = report.get("label", {})
-    if label.get("mode") == "threshold":
-        return ["no rain", "rain"]
-    if label.get("mapping"):
-        by_index = {v: k for k, v in label["mapping"].items()}
-        return [str(by_index.get(c, c)) for c in range(n_classes)]
-    if report.get("classes"):
-        return [str(c) for c in report["classes"]][:n_classes]
-    return [str(c) for c in range(n_classes)]
-
-
-def run_title(cfg, report: dict) -> str:
+def run_title(cfg, report: DataReport) -> str:
     """Data file, label and model size in one line."""
-    data = Path(report.get("file", "")).name or str(cfg.data)
-    rule = report.get("label", {})
-    if rule.get("mode") == "threshold":
-        label = f"{rule['column']} > {rule['threshold']:g} over the next {rule['horizon']} step(s)"
+    data = Path(report.file).name or str(cfg.data)
+    rule = report.label
+    if rule is not None and rule.mode == "threshold":
+        label = f"{rule.column} > {rule.threshold:g} over the next {rule.horizon} step(s)"
     else:
-        label = rule.get("column") or report.get("problem") or ""
+        label = (rule.column if rule is not None else None) or getattr(report, "problem", "")
     size = f"{cfg.e_layers} layers x d_model {cfg.d_model}"
     return " | ".join(part for part in (data, f"label: {label}" if label else "", size, cfg.model_id) if part)
 

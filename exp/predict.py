@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from data_provider.base import DataReport, TableReport, read_data_report
 from data_provider.rainfall import prepare_prediction
 from data_provider.timeline import CAUSE_TEXT
 from exp.ensemble import ENSEMBLE, MEMBERS
 from exp.evaluation import predict
 from exp.exp_classification import build_model, load_weights
 from exp.run_folder import pick_device
-from exp.plots import class_names
 from exp.threshold import predict_at
 from utils.atomic_io import read_json, write_csv
 from utils.cli import RUNTIME_FLAGS, contradicting_flags, saved_config, setting_name
@@ -157,15 +157,16 @@ def prediction_frame(probs: np.ndarray, predicted: np.ndarray, prepared) -> pd.D
     return frame
 
 
-def summary_lines(frame: pd.DataFrame, prepared, n_classes: int, pos_label: int, trained_report: dict) -> list[str]:
+def summary_lines(frame: pd.DataFrame, prepared, n_classes: int, pos_label: int,
+                  trained_report: DataReport) -> list[str]:
     report = prepared.report
-    names = class_names(trained_report, n_classes)
-    label = trained_report.get("label", {})
-    period = (f"the {label['horizon']} step(s) after" if label.get("mode") == "threshold"
+    names = trained_report.class_names(n_classes)
+    label = trained_report.label
+    period = (f"the {label.horizon} step(s) after" if label is not None and label.mode == "threshold"
               else "the label of the window ending")
     unknown = int(frame["true_label"].isna().sum())
-    lines = [f"{len(frame)} window(s) from {report['file']}; {unknown} with an unknown label"]
-    for cause, n in report.get("dropped", {}).items():
+    lines = [f"{len(frame)} window(s) from {report.file}; {unknown} with an unknown label"]
+    for cause, n in report.dropped.items():
         lines.append(f"  {n} row(s) end no window: {CAUSE_TEXT.get(cause, cause)}")
     lines.append(f"forecast from each group's last window (for {period} the date shown; dates as in the file's "
                  "time column, converted to UTC where it held several offsets):")
@@ -191,13 +192,17 @@ def predict_file(args: Config, log: RunLog) -> Path:
     configs = [run_config(run_dir, args) for run_dir in predictor.members]
     first = predictor.members[0]
     cfg = configs[0]
-    trained_report = read_json(first / "data_report.json")
-    scaling = trained_report["scaling_from_train"]
+    trained_report = read_data_report(read_json(first / "data_report.json"))
+    if not isinstance(trained_report, TableReport):
+        raise UserError(f"{first}/data_report.json is not a table's report: --task_name predict applies to runs "
+                        "trained on a CSV (--data PeruRainfall)")
+    scaling = trained_report.scaling_from_train
     # the members of one command share the data step (same flags, another seed): one reading serves all
     prepared = prepare_prediction(cfg, list(cfg.feature_names), scaling["mean"], scaling["std"],
-                                  trained_report.get("label", {}).get("mapping"), trained_report.get("calendar_features"))
+                                  trained_report.label.mapping if trained_report.label else None,
+                                  trained_report.calendar_features)
     if len(prepared.windows) == 0:
-        raise UserError(f"{prepared.report['file']}: no window of seq_len {cfg.seq_len} steps with complete inputs; "
+        raise UserError(f"{prepared.report.file}: no window of seq_len {cfg.seq_len} steps with complete inputs; "
                         f"give a file with at least {cfg.seq_len} consecutive observed steps per group")
     what = (f"the ensemble of {len(predictor.members)} runs ({predictor.rule_dir})" if len(predictor.members) > 1
             else str(first))

@@ -66,10 +66,10 @@ def retest_runs(args, log: RunLog) -> list[Path]:
         log(f">>> re-test {run_dir}")
         data = data_provider(cfg)
         if list(data.features) != list(saved["feature_names"]):
-            raise UserError(f"{data.report['file']}: the features now are {data.features}, the run was trained on "
+            raise UserError(f"{data.report.file}: the features now are {data.features}, the run was trained on "
                             f"{saved['feature_names']}; restore the data file the run was trained on")
-        if file_sha256(data.report["file"]) != saved.get("data_sha256"):
-            log(f"WARNING: {data.report['file']} changed since training; the metrics will differ")
+        if file_sha256(data.report.file) != saved.get("data_sha256"):
+            log(f"WARNING: {data.report.file} changed since training; the metrics will differ")
         metrics, predictions, _ = evaluate_test(build_model(cfg), data, cfg, run_dir, pick_device(cfg))
         write_json(run_dir / "metrics_retest.json", metrics)
         write_csv(run_dir / "predictions_retest.csv", predictions)

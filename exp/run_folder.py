@@ -68,7 +68,7 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
     # a pretraining corpus is a folder of files (listed in data_report.json), not one file to hash
     cfg = args.derive(n_vars=len(data.features), n_classes=data.n_classes, feature_names=tuple(data.features),
                       seed_used=args.seed + ii, setting=setting_name(args, ii),
-                      data_sha256=file_sha256(data.report["file"]))
+                      data_sha256=file_sha256(data.report.file))
     run_dir = Path(args.checkpoints) / cfg.setting
     # a finished run's last.pth is not read (nothing continues it), except in folders from before
     # finished.json, whose last.pth holds the finished flag
@@ -99,5 +99,5 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
     if args.resume and state is None:
         log(f"--resume: nothing to resume in {run_dir} (no finished epoch), starting it")
     write_json(run_dir / "config.json", cfg.to_json())
-    write_json(run_dir / "data_report.json", data.report)
+    write_json(run_dir / "data_report.json", data.report.to_json())
     return cfg, run_dir, state, None

@@ -42,7 +42,7 @@ def mismatch(run_dir: Path, saved: dict, data_file: Path, features: list[str], s
 def pick(checkpoints: Path, pretrain_id: str, flags: list[str]) -> Path:
     args = parse(["--task_name", "classification", *flags])
     data = data_provider(args)
-    data_file = Path(data.report["file"])
+    data_file = Path(data.report.file)
     found, matches = [], []
     for config_path in sorted(checkpoints.glob(f"pretrain_{pretrain_id}_*/config.json")):
         saved = read_run_config(config_path)

@@ -1,14 +1,17 @@
 """The baselines a meteorologist tries first: fitted on train windows, thresholds chosen on
 validation, scored on exactly the model's test windows."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import data_args
+from data_provider.base import ArchiveReport, DataReport, LabelRule, SplitSummary, TableReport, read_data_report
 from data_provider.rainfall import prepare
 from exp import baselines
 from exp.evaluation import score_test
-from exp.plots import class_names, run_title
+from exp.plots import run_title
 from exp.threshold import predict_at, tune_threshold
 from utils.metrics import classification_metrics
 
@@ -112,16 +115,38 @@ def test_the_vectorised_threshold_search_matches_a_plain_loop():
             assert classification_metrics(y, predict_at(p, threshold, 1), None, 2, 1)[metric] == pytest.approx(value)
 
 
+def report_with(label: LabelRule | None = None, cls=TableReport, **fields) -> DataReport:
+    split = SplitSummary(windows=1, class_counts={"0": 1})
+    return cls(file="datasets/sample/seattle_weather.csv", splits={"train": split}, label=label, **fields)
+
+
 def test_pictures_name_the_classes_and_the_run():
-    assert class_names({"label": {"mode": "threshold"}}, 2) == ["no rain", "rain"]
-    assert class_names({"label": {"mode": "column", "mapping": {"No": 0, "Yes": 1}}}, 2) == ["No", "Yes"]
-    assert class_names({"label": {"mode": "column"}}, 3) == ["0", "1", "2"]
+    assert report_with(LabelRule(mode="threshold")).class_names(2) == ["no rain", "rain"]
+    assert report_with(LabelRule(mode="column", mapping={"No": 0, "Yes": 1})).class_names(2) == ["No", "Yes"]
+    assert report_with(LabelRule(mode="column")).class_names(3) == ["0", "1", "2"]
+    assert report_with(cls=ArchiveReport, classes={"0": "walk", "1": "run"}).class_names(2) == ["walk", "run"]
 
     class Cfg:
         e_layers, d_model, model_id, data = 4, 512, "seattle", "PeruRainfall"
 
-    title = run_title(Cfg, {"file": "datasets/sample/seattle_weather.csv", "label": {"column": "precipitation"}})
+    title = run_title(Cfg, report_with(LabelRule(mode="column", column="precipitation")))
     assert title == "seattle_weather.csv | label: precipitation | 4 layers x d_model 512 | seattle"
+
+
+def test_the_data_report_reads_back_as_its_own_class(tmp_path):
+    """data_report.json round-trips: predict and re-test read the class the loader wrote, and a
+    table report written before reports had a kind still reads as a table's."""
+    path = tmp_path / "rain.csv"
+    seasonal_table().to_csv(path, index=False)
+    data = prepare(data_args(path, group_col="station", rain_threshold=0))   # calendar covariates on
+    assert data.report.calendar_features["freq"] == "d"
+    raw = json.loads(json.dumps(data.report.to_json()))
+    again = read_data_report(raw)
+    assert again == data.report and isinstance(again, TableReport)
+    assert again.splits["test"].persistence_fallback == data.report.splits["test"].persistence_fallback
+    old = {k: v for k, v in raw.items() if k not in ("kind", "calendar_features")}
+    assert isinstance(read_data_report(old), TableReport) and read_data_report(old).calendar_features is None
+    assert type(read_data_report({"file": "x", "splits": {}})) is DataReport
 
 
 def test_a_label_column_is_dated_by_its_own_row(tmp_path):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import ROOT, rain_table
+from data_provider.base import read_data_report
 from run import main
 from utils.config import read_run_config
 
@@ -124,9 +125,9 @@ def test_the_shipped_sample_trains(tmp_path):
             "--target_from", "precipitation", "--rain_threshold", "0", "--checkpoints", str(tmp_path),
             "--model_id", "sample", *TINY, "--train_epochs", "1"]
     assert main(argv) == 0
-    report = json.loads(next(tmp_path.glob("*/data_report.json")).read_text())
-    assert report["skipped_non_numeric"] == ["weather"]
-    assert report["splits"]["train"]["windows"] > 900
+    report = read_data_report(json.loads(next(tmp_path.glob("*/data_report.json")).read_text()))  # data_report.json read back as its class
+    assert report.skipped_non_numeric == ["weather"]
+    assert report.splits["train"].windows > 900
 
 
 @pytest.mark.parametrize("argv, message", [

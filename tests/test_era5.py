@@ -128,9 +128,9 @@ def test_command_line_writes_a_csv_the_rainfall_loader_reads(tmp_path):
     args = parse(["--root_path", str(tmp_path), "--data_path", "peru.csv", "--group_col", "region",
                   "--target_from", "tp_mm", "--rain_threshold", "0.1", "--seq_len", "24", "--input_token_len", "12"])
     data = prepare(args)
-    seen = set(data.features) | set(data.report["dropped_constant"])  # the synthetic wind is constant
+    seen = set(data.features) | set(data.report.dropped_constant)  # the synthetic wind is constant
     assert {"tp_mm", "t2m_c", "rh2m", "ws10", "wd10", "u100"} <= seen
-    assert data.report["groups"] == ["north", "south"]
+    assert data.report.groups == ["north", "south"]
     rainy = {g: data.splits["train"].labels[data.row_groups[data.splits["train"].ends] == g].mean()
              for g in ("north", "south")}
     assert rainy == {"north": 1.0, "south": 0.0}  # 0.95 mm/h in the north box, none in the south

@@ -17,7 +17,7 @@ def window_rows(data, split):
 def test_windows_stay_in_one_group_and_labels_inside_the_split_of_the_last_step(rain_csv):
     data = prepare(data_args(rain_csv, horizon=2))
     dates = pd.to_datetime(data.row_dates)
-    cut = data.report["split"]
+    cut = data.report.split
     val_from, test_from = pd.Timestamp(cut["val_from"]), pd.Timestamp(cut["test_from"])
     period = {"train": (pd.Timestamp.min, val_from), "val": (val_from, test_from), "test": (test_from, pd.Timestamp.max)}
     for split in SPLITS:
@@ -39,7 +39,7 @@ def test_one_time_split_for_every_group(tmp_path):
     frame.to_csv(path, index=False)
     data = prepare(data_args(path))
     dates = pd.to_datetime(data.row_dates)
-    cut = data.report["split"]
+    cut = data.report.split
     stamps = np.sort(frame.timestamp.unique())
     assert cut["kind"] == "time"
     assert pd.Timestamp(cut["val_from"]) == stamps[round(len(stamps) * 0.7)]
@@ -75,11 +75,11 @@ def test_scaling_uses_train_rows_only(tmp_path):
     frame.loc[frame.groupby("region").cumcount() >= 100, "rh"] = 1e4
     frame.to_csv(path, index=False)
     after = prepare(data_args(path))
-    assert before.report["scaling_from_train"] == after.report["scaling_from_train"]
+    assert before.report.scaling_from_train == after.report.scaling_from_train
     train = before.splits["train"]
     assert np.allclose(train.gather(np.arange(len(train))).numpy(),
                        after.splits["train"].gather(np.arange(len(train))).numpy())
-    stats = before.report["scaling_from_train"]
+    stats = before.report.scaling_from_train
     kept = np.concatenate([np.arange(g * 120, g * 120 + 84) for g in range(2)])  # 70% of 120 rows
     assert stats["mean"]["rh"] == pytest.approx(frame["rh"].to_numpy()[kept].mean())
 
@@ -94,15 +94,15 @@ def test_gaps_sentinels_and_missing_timestamps(tmp_path):
     frame.to_csv(path, index=False)
     data = prepare(data_args(path, na_values="-9900"))
     report = data.report
-    assert report["rows_inserted_for_missing_timestamps"] == 2
-    assert report["cleaning"]["rh"]["sentinels_to_missing"] == 1
-    assert report["cleaning"]["rh"]["inf_to_missing"] == 1
-    assert report["cleaning"]["t2m_c"]["forward_filled"] == 2 + 2   # two steps of the gap, two inserted rows
-    assert report["cleaning"]["t2m_c"]["still_missing"] == 4
+    assert report.rows_inserted_for_missing_timestamps == 2
+    assert report.cleaning["rh"]["sentinels_to_missing"] == 1
+    assert report.cleaning["rh"]["inf_to_missing"] == 1
+    assert report.cleaning["t2m_c"]["forward_filled"] == 2 + 2   # two steps of the gap, two inserted rows
+    assert report.cleaning["t2m_c"]["still_missing"] == 4
     ws = data.splits["train"]
     for end in ws.ends:
         assert not (end - ws.seq_len + 1 <= 25 and end >= 22), "a window contains the unfilled part of the gap"
-    assert report["splits"]["train"]["dropped"]["input_missing"] > 0
+    assert report.splits["train"].dropped["input_missing"] > 0
     # no window contains a non-finite value
     assert np.isfinite(ws.gather(np.arange(len(ws))).numpy()).all()
 
@@ -112,10 +112,10 @@ def test_non_numeric_columns_are_skipped_and_constant_ones_dropped(rain_csv):
     frame["sensor_ok"] = 1.0
     frame.to_csv(rain_csv, index=False)
     data = prepare(data_args(rain_csv, embed="none"))
-    assert data.report["skipped_non_numeric"] == ["station_name"]
-    assert data.report["dropped_constant"] == ["sensor_ok"]
+    assert data.report.skipped_non_numeric == ["station_name"]
+    assert data.report.dropped_constant == ["sensor_ok"]
     assert data.features == ["tp_mm", "rh", "t2m_c"]  # past rain is a legitimate feature
-    assert any("sensor_ok" in w for w in data.report["warnings"])
+    assert any("sensor_ok" in w for w in data.report.warnings)
 
 
 def test_features_and_exclude_flags(rain_csv):
@@ -136,7 +136,7 @@ def test_label_column_mode_reports_class_balance_on_windows(tmp_path):
     assert "rain_next" not in data.features
     assert data.persistence is None
     for split in SPLITS:
-        counts = data.report["splits"][split]["class_counts"]
+        counts = data.report.splits[split].class_counts
         assert sum(counts.values()) == len(data.splits[split])
         assert counts["1"] == int(data.splits[split].labels.sum())
 
@@ -170,8 +170,8 @@ def test_a_threshold_in_the_wrong_units_warns_about_a_rare_class(tmp_path):
     path = tmp_path / "rain.csv"
     frame.to_csv(path, index=False)
     data = prepare(data_args(path, rain_threshold=40))  # threshold meant for another unit
-    assert any("under 2% of train windows" in w for w in data.report["warnings"])
-    assert not any("under 2%" in w for w in prepare(data_args(path)).report["warnings"])
+    assert any("under 2% of train windows" in w for w in data.report.warnings)
+    assert not any("under 2%" in w for w in prepare(data_args(path)).report.warnings)
 
 
 def test_a_batch_for_the_cpu_is_used_where_it_is():

@@ -23,16 +23,16 @@ NYC = ("nyc_airports_weather_hourly.csv", "--group_col", "origin", "--target_fro
 def test_hourly_airports_are_read_without_hints_and_every_window_is_accounted_for():
     data = prepare(natural(*NYC))
     report = data.report
-    assert report["date_col"] == "time_hour" and report["time_step"] == "0 days 01:00:00"
-    assert report["rows_inserted_for_missing_timestamps"] > 0          # the hours the stations missed
-    assert list(report["dropped_sparse"]) == ["wind_gust"]             # ~80% missing: dropped for all three
+    assert report.date_col == "time_hour" and report.time_step == "0 days 01:00:00"
+    assert report.rows_inserted_for_missing_timestamps > 0          # the hours the stations missed
+    assert list(report.dropped_sparse) == ["wind_gust"]             # ~80% missing: dropped for all three
     assert "wind_gust" not in data.features
-    for group, by_split in report["by_group"].items():
+    for group, by_split in report.by_group.items():
         for split, entry in by_split.items():
             assert entry["windows"] > 0, (group, split)
             assert entry["windows"] + sum(entry["dropped"].values()) == entry["rows"], (group, split)
     # one timeline: every airport's test windows start at the same cutoff
-    test_from = pd.Timestamp(report["split"]["test_from"])
+    test_from = pd.Timestamp(report.split["test_from"])
     dates = pd.to_datetime(data.row_dates)
     for split in SPLITS:
         ws = data.splits[split]
@@ -43,7 +43,7 @@ def test_hourly_airports_are_read_without_hints_and_every_window_is_accounted_fo
 
 def test_hourly_airports_inputs_never_see_a_later_hour():
     before = prepare(natural(*NYC))
-    cut = pd.Timestamp(before.report["split"]["test_from"]) + pd.Timedelta(days=3)
+    cut = pd.Timestamp(before.report.split["test_from"]) + pd.Timedelta(days=3)
     frame = pd.read_csv(SAMPLES / NYC[0])
     later = pd.to_datetime(frame.time_hour).dt.tz_localize(None) >= cut
     frame.loc[later, ["temp", "pressure", "humid"]] = frame.loc[later, ["temp", "pressure", "humid"]].fillna(0) + 100
@@ -64,7 +64,7 @@ def test_two_daily_stations_share_one_split():
     data = prepare(natural("weather_2stations_daily.csv", "--group_col", "location", "--target_from", "precipitation",
                            "--rain_threshold", "0", "--seq_len", "28", "--input_token_len", "7"))
     report = data.report
-    assert report["groups"] == ["Seattle", "New York"] and report["skipped_non_numeric"] == ["weather"]
-    ranges = {g: report["by_group"][g]["test"]["date_range"] for g in report["groups"]}
+    assert report.groups == ["Seattle", "New York"] and report.skipped_non_numeric == ["weather"]
+    ranges = {g: report.by_group[g]["test"]["date_range"] for g in report.groups}
     assert ranges["Seattle"] == ranges["New York"]
-    assert report["warnings"] == []
+    assert report.warnings == []

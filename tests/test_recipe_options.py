@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from conftest import ROOT, rain_table
+from data_provider.base import read_data_report
 from exp.retest import agree
 from run import main
 from test_uea import toy_archive
@@ -78,8 +79,8 @@ def test_val_ratio_zero_trains_on_all_of_train_and_retests_the_same(archive, cap
     argv = uea_argv(archive, "--train_epochs", "3", "--select_epoch", "last", "--val_ratio", "0", "--keep_last")
     assert main(argv) == 0
     (run_dir,) = run_folders(archive)
-    report = json.loads((run_dir / "data_report.json").read_text())
-    assert (report["splits"]["train"]["cases"], report["splits"]["val"]["cases"]) == (40, 0)
+    report = read_data_report(json.loads((run_dir / "data_report.json").read_text()))  # data_report.json read back as its class
+    assert (report.splits["train"].cases, report.splits["val"].cases) == (40, 0)
     epochs = pd.read_csv(run_dir / "epochs.csv")
     assert len(epochs) == 3 and not [c for c in epochs.columns if c.startswith("val_")]
     out = capsys.readouterr().out

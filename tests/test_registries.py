@@ -5,7 +5,7 @@ import json
 import numpy as np
 import torch
 
-from data_provider.base import PreparedData
+from data_provider.base import DataReport, PreparedData, SplitSummary
 from data_provider.data_factory import DATA_LOADERS, register_loader
 from data_provider.windows import SPLITS, WindowSet
 from models import CLASSIFIERS, register_classifier
@@ -34,9 +34,10 @@ def toy_windows(args) -> PreparedData:
     labels = level[ends].astype(np.int64)
     bounds = {"train": slice(0, 60), "val": slice(60, 80), "test": slice(80, 100)}
     splits = {s: WindowSet(s, data, ends[bounds[s]], labels[bounds[s]], seq_len) for s in SPLITS}
-    report = {"kind": "toy", "file": "toy", "warnings": [],
-              "splits": {s: {"windows": len(w), "class_shares": {str(c): float((w.labels == c).mean()) for c in (0, 1)}}
-                         for s, w in splits.items()}}
+    report = DataReport(file="toy", splits={
+        s: SplitSummary(windows=len(w), class_counts={str(c): int((w.labels == c).sum()) for c in (0, 1)},
+                        class_shares={str(c): float((w.labels == c).mean()) for c in (0, 1)})
+        for s, w in splits.items()})
     return PreparedData(splits, 2, ["level", "noise"], None, None, np.array(["toy"] * rows), report)
 
 

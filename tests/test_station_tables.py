@@ -35,12 +35,12 @@ def test_no_input_or_label_depends_on_steps_after_its_window(tmp_path):
     frame.loc[frame.index % 7 == 3, "rh"] = np.nan          # short gaps everywhere, filled forward
     frame.loc[frame.timestamp == cut - pd.Timedelta(hours=12), "rh"] = np.nan   # the last step before the cut
     before = prepare(data_args(save(frame, tmp_path), max_gap=2))
-    assert cut > pd.Timestamp(before.report["split"]["test_from"])
+    assert cut > pd.Timestamp(before.report.split["test_from"])
     # change everything from `cut` on: values a two-sided fill would pull backwards into earlier windows
     later = frame.timestamp >= cut
     frame.loc[later, ["rh", "t2m_c", "tp_mm"]] = frame.loc[later, ["rh", "t2m_c", "tp_mm"]] * 3 + 50
     after = prepare(data_args(save(frame, tmp_path), max_gap=2))
-    assert before.report["scaling_from_train"] == after.report["scaling_from_train"]
+    assert before.report.scaling_from_train == after.report.scaling_from_train
     dates = pd.to_datetime(before.row_dates)
     for split in SPLITS:
         a, b = before.splits[split], after.splits[split]
@@ -57,8 +57,8 @@ def test_a_label_period_with_a_missing_step_gives_no_window_and_is_counted(tmp_p
     data = prepare(data_args(save(frame, tmp_path), horizon=3, max_gap=5))
     ends = data.splits["train"].ends
     assert not ((ends + 1 <= 40) & (40 <= ends + 3)).any(), "a label was computed over a missing step"
-    assert data.report["splits"]["train"]["dropped"]["label_missing"] == 3
-    assert data.report["by_group"]["coast"]["train"]["dropped"]["label_missing"] == 3
+    assert data.report.splits["train"].dropped["label_missing"] == 3
+    assert data.report.by_group["coast"]["train"]["dropped"]["label_missing"] == 3
 
 
 # ----------------------------------------------------------------------------------- time grid
@@ -72,8 +72,8 @@ def test_a_stray_time_of_day_is_placed_on_its_day_and_a_hole_is_still_a_hole(tmp
     args = data_args(path, seq_len=28, input_token_len=7, horizon=1, rain_threshold=0, target_from="precipitation")
     args = args.derive(group_col=None)
     data = prepare(args)
-    assert data.report["snapped_to_grid"] == 1
-    assert data.report["rows_inserted_for_missing_timestamps"] == 61
+    assert data.report.snapped_to_grid == 1
+    assert data.report.rows_inserted_for_missing_timestamps == 61
     dates = pd.to_datetime(data.row_dates)
     for split in SPLITS:
         ws = data.splits[split]
@@ -100,11 +100,11 @@ def test_sparse_sensors_short_records_and_empty_splits_are_reported(tmp_path):
     frame = frame[~((frame.region == "puna") & (frame.groupby("region").cumcount() >= 100))]  # puna ends early
     data = prepare(data_args(save(frame, tmp_path)))
     report = data.report
-    assert report["dropped_sparse"] == {"t2m_c": {"andes": 1.0}}
+    assert report.dropped_sparse == {"t2m_c": {"andes": 1.0}}
     assert "t2m_c" not in data.features
-    assert any("column 't2m_c' is missing in 100% of group andes's train rows" in w for w in report["warnings"])
-    assert any(w.startswith("group puna has 0 test windows: it has no rows in that period") for w in report["warnings"])
-    for group, by_split in report["by_group"].items():
+    assert any("column 't2m_c' is missing in 100% of group andes's train rows" in w for w in report.warnings)
+    assert any(w.startswith("group puna has 0 test windows: it has no rows in that period") for w in report.warnings)
+    for group, by_split in report.by_group.items():
         for split, entry in by_split.items():
             # every row of a group and split ends a kept window or a counted dropped one
             assert entry["windows"] + sum(entry["dropped"].values()) == entry["rows"], (group, split)
@@ -116,9 +116,9 @@ def test_a_column_that_removes_a_groups_windows_is_named(tmp_path):
     late = (frame.region == "andes") & (frame.groupby("region").cumcount() >= 130)
     frame.loc[late, "rh"] = np.nan                             # the humidity sensor failed in the test period
     data = prepare(data_args(save(frame, tmp_path)))
-    assert data.report["by_group"]["andes"]["test"]["windows"] == 0
+    assert data.report.by_group["andes"]["test"]["windows"] == 0
     assert any(w.startswith("group andes has 0 test windows: column 'rh' has a missing step")
-               for w in data.report["warnings"])
+               for w in data.report.warnings)
 
 
 def test_no_complete_window_names_the_columns_that_remove_them(tmp_path):
@@ -149,13 +149,13 @@ def test_a_real_looking_table_is_read_as_a_user_means_it(tmp_path):
     args = args.derive(target_from=None, rain_threshold=None, target="RainTomorrow")
     data = prepare(args)
     report = data.report
-    assert report["date_col"] == "time_hour" and report["date_col_found_by"] == "values"
-    assert report["label"]["mapping"] == {"No": 0, "Yes": 1}
-    assert report["duplicates"]["exact_dropped"] == 1
-    assert report["replaced"] == {"T": 27}
+    assert report.date_col == "time_hour" and report.date_col_found_by == "values"
+    assert report.label.mapping == {"No": 0, "Yes": 1}
+    assert report.duplicates["exact_dropped"] == 1
+    assert report.replaced == {"T": 27}
     assert data.features == ["calendar_doy_sin", "calendar_doy_cos", "tp_mm", "rh", "t2m_c"]  # a daily grid
-    assert report["calendar_features"]["freq"] == "d" and report["skipped_non_numeric"] == ["station_name"]
-    assert report["splits"]["test"]["dropped"]["label_missing"] == 2   # one day of each station
+    assert report.calendar_features["freq"] == "d" and report.skipped_non_numeric == ["station_name"]
+    assert report.splits["test"].dropped["label_missing"] == 2   # one day of each station
 
 
 def test_text_tokens_can_mean_missing(tmp_path):
@@ -163,7 +163,7 @@ def test_text_tokens_can_mean_missing(tmp_path):
     args = data_args(save(frame, tmp_path), na_values="T", group_col="location")
     args = args.derive(target_from=None, rain_threshold=None, target="RainTomorrow")
     data = prepare(args)
-    assert data.report["cleaning"]["tp_mm"]["forward_filled"] > 0
+    assert data.report.cleaning["tp_mm"]["forward_filled"] > 0
 
 
 def test_conflicting_duplicates_are_merged_only_when_asked(tmp_path):
@@ -174,8 +174,8 @@ def test_conflicting_duplicates_are_merged_only_when_asked(tmp_path):
     with pytest.raises(UserError, match="repeat a timestamp of 'timestamp' with different values"):
         prepare(data_args(path))
     data = prepare(data_args(path, duplicates="mean"))
-    assert data.report["duplicates"]["conflicting_resolved"] == 1
-    mean = data.report["scaling_from_train"]["mean"]["rh"]
+    assert data.report.duplicates["conflicting_resolved"] == 1
+    mean = data.report.scaling_from_train["mean"]["rh"]
     expected = frame["rh"].to_numpy().copy()
     expected[10] += 5
     assert mean == pytest.approx(expected[:84].mean())
@@ -191,7 +191,7 @@ def test_every_baseline_is_scored_on_every_test_window(tmp_path):
     metrics, _ = score_test(probs, data, pos_label=1)
     for name, baseline in metrics["baselines"].items():
         assert np.sum(baseline["confusion_matrix"]) == metrics["n"] == len(test), name
-    assert metrics["baselines"]["persistence"]["fallback_windows"] == data.report["splits"]["test"]["persistence_fallback"] > 0
+    assert metrics["baselines"]["persistence"]["fallback_windows"] == data.report.splits["test"].persistence_fallback > 0
 
 
 # ------------------------------------------------------------------------------- end to end
@@ -228,38 +228,38 @@ def prepared(tmp_path, frame, *flags):
 def test_day_first_dates_are_read_day_first_not_cell_by_cell(tmp_path):
     days = pd.date_range("2013-01-01", periods=120, freq="D")
     data = prepared(tmp_path, daily(obs=days.strftime("%d/%m/%Y")))
-    assert data.report["date_format"] == "day first"
+    assert data.report.date_format == "day first"
     assert (pd.to_datetime(data.row_dates) == days).all()
 
 
 def test_local_times_across_a_daylight_saving_change_become_utc(tmp_path):
     local = pd.date_range("2013-03-20", periods=120, freq="D", tz="Europe/Paris") + pd.Timedelta(hours=12)
     data = prepared(tmp_path, daily(time=[t.isoformat() for t in local]))
-    assert "UTC offsets converted to UTC" in data.report["date_format"]
-    assert data.report["snapped_to_grid"] > 0          # 11:00 or 10:00 UTC: each placed on its own day
+    assert "UTC offsets converted to UTC" in data.report.date_format
+    assert data.report.snapped_to_grid > 0          # 11:00 or 10:00 UTC: each placed on its own day
 
 
 def test_month_end_and_yyyymmdd_dates_are_calendar_grids(tmp_path):
     months = pd.date_range("2000-01-31", periods=120, freq="ME").delete(50)     # one month missing
     data = prepared(tmp_path, daily(month=months.strftime("%Y-%m-%d"), n=119))
-    assert data.report["time_step"] == "1 calendar month (last day)"
-    assert data.report["rows_inserted_for_missing_timestamps"] == 1 and data.report["snapped_to_grid"] == 0
+    assert data.report.time_step == "1 calendar month (last day)"
+    assert data.report.rows_inserted_for_missing_timestamps == 1 and data.report.snapped_to_grid == 0
     days = pd.date_range("2013-01-01", periods=120, freq="D")
     data = prepared(tmp_path, daily(yyyymmdd=days.strftime("%Y%m%d").astype(int)))
-    assert data.report["date_col"] == "yyyymmdd" and "yyyymmdd" not in data.features
+    assert data.report.date_col == "yyyymmdd" and "yyyymmdd" not in data.features
 
 
 def test_a_time_of_day_column_is_not_the_timeline(tmp_path):
     days = pd.date_range("2013-01-01", periods=120, freq="D")
     data = prepared(tmp_path, daily(sunrise=["06:45"] * 120, obs_day=days.strftime("%Y-%m-%d")))
-    assert data.report["date_col"] == "obs_day"
+    assert data.report.date_col == "obs_day"
 
 
 def test_stations_keep_their_names_and_an_empty_station_is_refused(tmp_path):
     days = pd.date_range("2013-01-01", periods=120, freq="D")
     frame = pd.concat([daily(day=days, cc="NA"), daily(day=days, cc="ZA")], ignore_index=True)
     data = prepared(tmp_path, frame, "--group_col", "cc")
-    assert data.report["groups"] == ["NA", "ZA"]           # Namibia is not a missing value
+    assert data.report.groups == ["NA", "ZA"]           # Namibia is not a missing value
     frame.loc[130, "cc"] = ""
     with pytest.raises(UserError, match=r"line 132: the --group_col column 'cc' is empty \(1 such row\(s\)\)"):
         prepared(tmp_path, frame, "--group_col", "cc")
@@ -274,9 +274,9 @@ def test_mean_of_duplicates_leaves_a_class_label_whole_and_sentinels_hide_labels
     base = ["--root_path", str(tmp_path), "--data_path", "t.csv", "--seq_len", "8", "--input_token_len", "4"]
     pd.concat([frame, twin]).to_csv(tmp_path / "t.csv", index=False)
     data = prepare(parse(base + args))
-    assert data.report["duplicates"]["conflicting_resolved"] == 1 and data.n_classes == 2
+    assert data.report.duplicates["conflicting_resolved"] == 1 and data.n_classes == 2
     numbers = frame.assign(label=np.where(np.arange(120) % 3 == 0, 1, 0))
     numbers.loc[20, "label"] = -9999
     numbers.to_csv(tmp_path / "t.csv", index=False)
     data = prepare(parse(base + ["--target", "label", "--na_values", "-9999"]))
-    assert data.report["splits"]["train"]["dropped"]["label_missing"] == 1
+    assert data.report.splits["train"].dropped["label_missing"] == 1

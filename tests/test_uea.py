@@ -64,9 +64,9 @@ def test_reader_handles_multivariate_unequal_length_and_missing_values(tmp_path)
 def test_labels_are_mapped_from_train_and_validation_comes_from_train(tmp_path):
     toy_archive(tmp_path)
     data = prepare_uea(uea_args(tmp_path, "--val_ratio", "0.25"))
-    assert data.report["classes"] == {"0": "down", "1": "flat", "2": "up"}
+    assert data.report.classes == {"0": "down", "1": "flat", "2": "up"}
     assert len(data.splits["val"]) == 10 and len(data.splits["train"]) == 30 and len(data.splits["test"]) == 20
-    val_counts = data.report["splits"]["val"]["class_counts"]
+    val_counts = data.report.splits["val"].class_counts
     assert sorted(val_counts.values()) in ([3, 3, 4], [3, 4, 3], [4, 3, 3])  # stratified
     ids = lambda s: {data.row_groups[e] for e in data.splits[s].ends}  # noqa: E731
     assert ids("val").isdisjoint(ids("train")) and all(i.startswith("train:") for i in ids("val"))
@@ -78,7 +78,7 @@ def test_seq_len_rounds_up_to_whole_tokens_and_padding_is_masked(tmp_path):
     args = uea_args(tmp_path, "--input_token_len", "5")
     data = prepare_uea(args)
     args = args.derive(**data.window_sizes)  # the sizes the archive chose, as a run's Config takes them
-    longest = data.report["length_max"]
+    longest = data.report.length_max
     assert args.seq_len == -(-longest // 5) * 5 and args.seq_len % 5 == 0
     ws = data.splits["test"]
     x, pad = ws.inputs(np.arange(len(ws)))
@@ -94,7 +94,7 @@ def test_the_automatic_token_length_gives_about_tokens_per_series_tokens(tmp_pat
     toy_archive(tmp_path)
     args = uea_args(tmp_path, "--tokens_per_series", str(tokens))
     data = prepare_uea(args)
-    args, longest = args.derive(**data.window_sizes), data.report["length_max"]
+    args, longest = args.derive(**data.window_sizes), data.report.length_max
     assert args.input_token_len == -(-longest // tokens)  # rounded up: never more tokens than asked
     assert args.seq_len // args.input_token_len <= tokens
 
@@ -111,11 +111,11 @@ def test_train_alone_sizes_the_window_and_longer_test_series_are_cut(tmp_path):
     args = args.derive(**data.window_sizes)
     assert (args.seq_len, args.input_token_len) == (before.seq_len, before.input_token_len)
     L = args.seq_len
-    assert data.report["test_series_cut"] == {"count": 2, "seq_len": L} and data.report["warnings"] == []
+    assert data.report.test_series_cut == {"count": 2, "seq_len": L} and data.report.warnings == []
     assert any(f"2 TEST series longer than seq_len {L}" in line for line in data_summary(data.report))
     # a cut series keeps its last L steps, scaled with the training statistics
     x, pad = data.splits["test"].inputs(np.arange(2))
-    mean, std = (np.array(data.report["scaling_from_train"][k]) for k in ("mean", "std"))
+    mean, std = (np.array(data.report.scaling_from_train[k]) for k in ("mean", "std"))
     assert not pad[:2].any()
     np.testing.assert_allclose(x[0].numpy(), (np.arange(40.0 - L, 40.0)[:, None] - mean) / std, rtol=1e-5)
 
@@ -126,7 +126,7 @@ def test_scaling_uses_the_training_part_only(tmp_path):
     series, labels = read_ts(tmp_path / "Toy_TEST.ts")
     write_ts(tmp_path / "Toy_TEST.ts", [[list(ch * 1000) for ch in s] for s in series], labels)
     after = prepare_uea(uea_args(tmp_path))
-    assert before.report["scaling_from_train"] == after.report["scaling_from_train"]
+    assert before.report.scaling_from_train == after.report.scaling_from_train
 
 
 def test_a_test_label_that_train_lacks_is_an_error(tmp_path):

@@ -39,8 +39,8 @@ def test_every_train_channel_is_a_normalised_series_and_whole_series_go_to_one_s
     data = prepare_uea_corpus(corpus_args(tmp_path))
     report = data.report
     # 12 one-channel series + 8 two-channel series, less the constant channel
-    assert report["train_files"] == {"Walk": 15, "Waves": 12} and report["univariate_series"] == 27
-    assert report["too_short"] == 0 and report["skipped_files"] == []
+    assert report.train_files == {"Walk": 15, "Waves": 12} and report.univariate_series == 27
+    assert report.too_short == 0 and report.skipped_files == []
     owners = {}
     for split, ws in data.splits.items():
         assert ws.seq_len == 20  # seq_len + output_token_len
@@ -48,7 +48,7 @@ def test_every_train_channel_is_a_normalised_series_and_whole_series_go_to_one_s
         for first, end in zip(first_rows, ws.ends):
             (series_id,) = set(data.row_groups[first:end + 1])  # a window never crosses two series
             assert owners.setdefault(series_id, split) == split
-    assert sum(r["series"] for r in report["splits"].values()) == 27
+    assert sum(r.series for r in report.splits.values()) == 27
     # each series is z-normalised on its own, so a 100x larger wave looks like a small one
     values = data.splits["train"].data[:, 0].numpy()
     for series_id in set(data.row_groups):
@@ -59,7 +59,7 @@ def test_every_train_channel_is_a_normalised_series_and_whole_series_go_to_one_s
 def test_windows_start_every_token_and_short_series_are_counted(tmp_path):
     archive(tmp_path)
     data = prepare_uea_corpus(corpus_args(tmp_path, "--seq_len", "28"))  # span 32: only the 40-step waves fit
-    assert data.report["too_short"] == 15 and set(data.report["train_files"]) == {"Walk", "Waves"}
+    assert data.report.too_short == 15 and set(data.report.train_files) == {"Walk", "Waves"}
     windows = sum(len(ws) for ws in data.splits.values())
     assert windows == 12 * 3  # ends at steps 31, 35, 39 of each 40-step wave
 
@@ -104,8 +104,8 @@ def test_model_id_of_an_archive_set_sizes_the_windows_for_its_classifier(tmp_pat
     # the classifier of Waves: longest 40 steps / 24 tokens -> token 2, seq_len 40; its pretraining
     # windows span the same 40 steps: 38 in, and the last token's 2 to forecast
     assert (args.input_token_len, args.output_token_len, args.seq_len) == (2, 2, 38)
-    assert data.report["window"] == {"span": 40, "stride": 2, "sized_for": "Waves"}
-    assert data.report["too_short"] == 15  # the 30-step Walk series
+    assert data.report.window == {"span": 40, "stride": 2, "sized_for": "Waves"}
+    assert data.report.too_short == 15  # the 30-step Walk series
     assert sum(len(ws) for ws in data.splits.values()) == 12  # one window per 40-step wave
 
 
@@ -124,8 +124,8 @@ def test_automatic_windows_round_down_to_fit_the_longest_train_series(tmp_path, 
     data = prepare_uea_corpus(args)
     args = args.derive(**data.window_sizes)
     assert (args.input_token_len, args.output_token_len, args.seq_len) == (token, token, seq_len)
-    assert data.report["window"]["span"] == seq_len + token <= length
-    assert data.report["too_short"] == 0 and sum(len(ws) for ws in data.splits.values()) >= 10
+    assert data.report.window["span"] == seq_len + token <= length
+    assert data.report.too_short == 0 and sum(len(ws) for ws in data.splits.values()) >= 10
 
 
 def test_a_set_too_short_for_one_token_and_its_output_skips_pretraining(tmp_path, capsys):
