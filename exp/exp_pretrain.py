@@ -83,12 +83,16 @@ def pretrain_one(cfg, run_dir: Path, resume: dict | None, data, device, log: Run
     barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
     load_weights(model, run_dir)
     model.to(device)
-    test = forecast_errors(model, data.splits["test"], cfg, device)
+    # --skip_test: the table's test period stays unscored for the classification run that follows
+    test = None if cfg.skip_test else forecast_errors(model, data.splits["test"], cfg, device)
     training = {k: v for k, v in history.items() if k != "rows"}
     write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
                                                                       "device": str(device)}})
     mark_finished(run_dir, history, cfg.keep_last)
     log(f"stopped: {history['stop_reason']}; best epoch {history['best_epoch']}")
-    log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
-        f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")
+    if test is None:
+        log("test: not scored (--skip_test)")
+    else:
+        log(f"test (standardised units): MSE {test['mse']:.4f}, MAE {test['mae']:.4f}; "
+            f"naive last-value forecast MSE {test['naive_last_value_mse']:.4f}")
     log(f"run folder: {run_dir}")

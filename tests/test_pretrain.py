@@ -58,3 +58,27 @@ def test_pretrain_writes_an_openltm_checkpoint_that_adaptation_loads_whole(tmp_p
     assert main(["--is_training", "0", "--checkpoints", str(tmp_path / "ck"), "--model_id", "ft"]) == 0
     assert "identical to metrics.json" in capsys.readouterr().out
 
+
+
+def test_skip_test_pretrains_on_the_training_period_and_never_scores_the_test_period(tmp_path, capsys, monkeypatch):
+    from exp import exp_pretrain
+    scored = []
+    real = exp_pretrain.forecast_errors
+
+    def spy(model, windows, *args, **kwargs):
+        scored.append(windows.name)
+        return real(model, windows, *args, **kwargs)
+
+    monkeypatch.setattr(exp_pretrain, "forecast_errors", spy)
+    rain_table(n_rows=200).to_csv(tmp_path / "rain.csv", index=False)
+    assert main(["--task_name", "pretrain", "--model", "timer_xl", "--model_id", "pt", "--output_token_len", "4",
+                 "--train_epochs", "2", "--skip_test", "--root_path", str(tmp_path), "--data_path", "rain.csv",
+                 "--group_col", "region", "--checkpoints", str(tmp_path / "ck"), *SIZES]) == 0
+    assert set(scored) == {"val"}                                   # early stopping watched validation only
+    (pre_dir,) = (tmp_path / "ck").glob("pretrain_pt_timer_xl_*")
+    assert json.loads((pre_dir / "metrics.json").read_text())["test"] is None
+    assert "test: not scored (--skip_test)" in capsys.readouterr().out
+
+    # a classification run always scores its test split: the flag is refused there
+    assert main(["--skip_test", "--root_path", str(tmp_path), "--data_path", "rain.csv"]) == 2
+    assert "--skip_test applies to --task_name pretrain" in capsys.readouterr().err

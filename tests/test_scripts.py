@@ -8,8 +8,10 @@ import sys
 import pytest
 
 from conftest import ROOT, rain_table
+from utils.cli import parse
 
 SCRIPTS = ROOT / "scripts" / "classification"
+RECIPES = ROOT / "scripts" / "recipes"
 DATA_FLAGS = "--group_col region --target_from tp_mm --rain_threshold 0.5 --horizon 1 --embed none"  # file columns only
 FEATURES = ["tp_mm", "rh", "t2m_c"]  # rain_table's numeric columns; region names the groups
 
@@ -41,12 +43,29 @@ def flag(argv, name):
     return argv[argv.index(name) + 1]
 
 
-def test_pretrain_sh_passes_the_data_flags(tmp_path, stub_python):
-    done, (argv,) = run_script("pretrain.sh", stub_python, tmp_path)
+def resolved(argv, monkeypatch):
+    """The Config run.py would build from a script's command (its recipe path is relative to the repo)."""
+    monkeypatch.chdir(ROOT)
+    return parse(argv)
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))
+def test_every_recipe_runs_with_data_flags_after_it(recipe, monkeypatch, tmp_path):
+    rain_table().to_csv(tmp_path / "rain.csv", index=False)
+    argv = ["--config", f"scripts/recipes/{recipe}", "--root_path", str(tmp_path), "--data_path", "rain.csv",
+            *DATA_FLAGS.split(), "--seq_len", "8", "--input_token_len", "4", "--pretrain_model_path", "my.pth"]
+    cfg = resolved(argv, monkeypatch)
+    assert cfg.config == f"scripts/recipes/{recipe}" and cfg.data_path == "rain.csv" and cfg.seq_len == 8
+    assert cfg.model_id == recipe.removesuffix(".yaml") or recipe == "seattle_small.yaml"
+
+
+def test_pretrain_sh_passes_the_data_flags_and_leaves_the_test_period_unscored(tmp_path, stub_python, monkeypatch):
+    done, (argv,) = run_script("pretrain.sh", stub_python, tmp_path, EPOCHS="7")
     assert done.returncode == 0, done.stderr
     assert " ".join(argv).count(DATA_FLAGS) == 1
-    assert (flag(argv, "--task_name"), flag(argv, "--root_path"), flag(argv, "--data_path")) == \
-        ("pretrain", str(tmp_path), "rain.csv")
+    cfg = resolved(argv, monkeypatch)
+    assert (cfg.task_name, cfg.root_path, cfg.data_path, cfg.skip_test) == ("pretrain", str(tmp_path), "rain.csv", True)
+    assert (cfg.train_epochs, cfg.patience, cfg.output_token_len) == (7, 5, 4)   # EPOCHS over the recipe's 30
 
 
 def fake_pretraining(checkpoints, name, data_path="rain.csv", features=FEATURES, finished=True, model_id="pretrain"):
@@ -63,7 +82,8 @@ def fake_pretraining(checkpoints, name, data_path="rain.csv", features=FEATURES,
     return run_dir
 
 
-def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_features(tmp_path, stub_python):
+def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_features(tmp_path, stub_python,
+                                                                                   monkeypatch):
     rain_table().to_csv(tmp_path / "rain.csv", index=False)
     rain_table(seed=1).to_csv(tmp_path / "other.csv", index=False)
     ck = tmp_path / "ck"
@@ -76,7 +96,11 @@ def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_featur
     done, (argv,) = run_script("transfer.sh", stub_python, tmp_path)
     assert done.returncode == 0, done.stderr
     assert flag(argv, "--pretrain_model_path") == str(right / "checkpoint.pth")
-    assert " ".join(argv).count(DATA_FLAGS) == 1 and "--adaptation" in argv
+    assert " ".join(argv).count(DATA_FLAGS) == 1
+    cfg = resolved(argv, monkeypatch)
+    assert cfg.adaptation and cfg.finetune == "full" and cfg.backbone_lr_scale == 0.1
+    done, (argv,) = run_script("linear_probe.sh", stub_python, tmp_path)
+    assert resolved(argv, monkeypatch).finetune == "linear_probe"
 
     # a path given by the user is used as given
     done, (argv,) = run_script("transfer.sh", stub_python, tmp_path, PRETRAIN_MODEL_PATH="my.pth")

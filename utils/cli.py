@@ -24,7 +24,8 @@ from utils.tracker import TRACKERS
 
 # Flags that may differ between training and a re-test without changing what is tested.
 RUNTIME_FLAGS = {"is_training", "batch_size", "gpu", "use_gpu", "num_workers", "checkpoints", "run_dir", "debug",
-                 "resume", "ddp", "amp", "compile", "config", "keep_last", "tracker"}
+                 "resume", "ddp", "amp", "compile", "config", "keep_last", "tracker",
+                 "skip_test"}
 
 
 def str2bool(text: str) -> bool:
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full (default), linear_probe (backbone frozen), or partial:K (last K layers trainable)")
     g.add_argument("--backbone_lr_scale", type=float, default=1.0,
                    help="learning-rate factor for the pretrained backbone (e.g. 0.1); the new head uses the full rate")
+    g.add_argument("--skip_test", action="store_true",
+                   help="--task_name pretrain: do not score the test period (pretraining on the table a classification "
+                        "run will be tested on: its train period trains, its validation period stops early)")
     g.add_argument("--subset_rand_ratio", type=float, default=1.0,
                    help="few-shot: train on this random share of the train windows (val and test unchanged)")
 

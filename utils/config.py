@@ -82,6 +82,7 @@ class RunConfig:
     num_workers: int
     keep_last: bool
     tracker: str
+    skip_test: bool = False
     # derived for one repeat of a run (open_run), not flags
     seed_used: int | None = None
     setting: str | None = None
@@ -315,6 +316,9 @@ class Config:
             if self.data_config.seq_len % self.data_config.input_token_len and not sized_later:
                 raise UserError(f"--task_name pretrain needs --seq_len ({self.data_config.seq_len}) to be a multiple of "
                                 f"--input_token_len ({self.data_config.input_token_len}): every token must be real data")
+        elif self.run_config.skip_test:
+            raise UserError(f"--skip_test applies to --task_name pretrain (pretraining on a table whose test period a "
+                            f"classification run will score); --task_name {task} always scores its test split")
         elif self.model_config.model not in CLASSIFIERS:
             raise UserError(f"--task_name {task} uses a classifier ({', '.join(sorted(CLASSIFIERS))}), "
                             f"not {self.model_config.model}")

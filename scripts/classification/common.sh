@@ -13,11 +13,16 @@ DATA_FLAGS=${DATA_FLAGS:---target_from precipitation --rain_threshold 0 --horizo
 SEQ_LEN=${SEQ_LEN:-28}
 TOKEN_LEN=${TOKEN_LEN:-7}
 CHECKPOINTS=${CHECKPOINTS:-checkpoints/}
-EPOCHS=${EPOCHS:-30}
-PATIENCE=${PATIENCE:-5}
+# EPOCHS, PATIENCE and MODEL_ID override the recipe's values when set
+
 
 # shellcheck disable=SC2086  # DATA_FLAGS is a list of flags on purpose
 data_args() {
   echo --data PeruRainfall --root_path "$ROOT_PATH" --data_path "$DATA_PATH" $DATA_FLAGS \
        --seq_len "$SEQ_LEN" --input_token_len "$TOKEN_LEN"
+}
+
+run_args() {
+  echo --checkpoints "$CHECKPOINTS" ${EPOCHS:+--train_epochs "$EPOCHS"} ${PATIENCE:+--patience "$PATIENCE"} \
+       ${MODEL_ID:+--model_id "$MODEL_ID"}
 }
