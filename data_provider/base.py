@@ -134,13 +134,11 @@ class TableReport(DataReport):
     excluded: list[str] = field(default_factory=list)
     dropped_sparse: list[str] = field(default_factory=list)
     dropped_constant: list[str] = field(default_factory=list)
-    dropped_blocking: list[str] = field(default_factory=list)
     replaced: dict[str, int] = field(default_factory=dict)
     cleaning: dict[str, dict[str, int]] = field(default_factory=dict)   # per column: what was marked and filled
     na_values: str | None = None
     max_gap: int | None = None
     max_missing_share: float | None = None
-    max_blocked_share: float | None = None
     split_ratios: list[float] = field(default_factory=list)
     split: dict[str, Any] = field(default_factory=dict)             # kind, val_from, test_from
     by_group: dict[str, dict] = field(default_factory=dict)         # per group, per split: windows, dropped

@@ -43,15 +43,15 @@ def calendar_names(freq: str) -> list[str]:
     return [f"{PREFIX}{part}_{fn}" for part in PAIRS[FREQS[freq]] for fn in ("sin", "cos")]
 
 
-def calendar_features(dates: np.ndarray, freq: str) -> tuple[list[str], np.ndarray]:
-    """[rows, 2 x pairs] float32 sin/cos of each row's own timestamp, and their names. Plain
-    datetime64 arithmetic (no per-row Python, no pandas field accessors): millions of rows in
-    well under a second."""
-    names = calendar_names(freq)
+def _utc_stamps(dates: np.ndarray) -> np.ndarray:
+    """datetime64[ns] in UTC (a table with UTC offsets holds aware stamps)."""
     t = pd.DatetimeIndex(pd.to_datetime(dates))
     if t.tz is not None:
         t = t.tz_convert("UTC").tz_localize(None)
-    t = t.to_numpy().astype("datetime64[ns]")
+    return t.to_numpy().astype("datetime64[ns]")
+
+
+def _pairs(t: np.ndarray, freq: str, n_columns: int) -> np.ndarray:
     day = t.astype("datetime64[D]")
     year = t.astype("datetime64[Y]")
     hours = (t - day) / np.timedelta64(1, "h")
@@ -61,10 +61,32 @@ def calendar_features(dates: np.ndarray, freq: str) -> tuple[list[str], np.ndarr
         "doy": lambda: ((day - year.astype("datetime64[D]")).astype(np.float64) + hours / 24) / year_days,
         "month": lambda: (t.astype("datetime64[M]") - year.astype("datetime64[M]")).astype(np.float64) / 12,
     }
-    out = np.empty((len(t), len(names)), dtype=np.float32)
+    out = np.empty((len(t), n_columns), dtype=np.float32)
     for i, part in enumerate(PAIRS[FREQS[freq]]):
         angle = 2 * np.pi * phases[part]()
         out[:, 2 * i], out[:, 2 * i + 1] = np.sin(angle), np.cos(angle)
+    return out
+
+
+def calendar_features(dates: np.ndarray, freq: str, starts: np.ndarray | None = None,
+                      stops: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """[rows, 2 x pairs] float32 sin/cos of each row's own timestamp, and their names. Plain
+    datetime64 arithmetic (no per-row Python, no pandas field accessors). With the groups' row
+    ranges (``starts``/``stops``), a timeline several groups share (regions of one reanalysis
+    grid) is computed once and copied: 50 regions x 10 years hourly in a fraction of a second."""
+    names = calendar_names(freq)
+    t = _utc_stamps(dates)
+    if starts is None or int(np.sum(stops - starts)) != len(t):
+        return names, _pairs(t, freq, len(names))
+    out = np.empty((len(t), len(names)), dtype=np.float32)
+    seen: dict[tuple, list[tuple[int, int]]] = {}   # (length, first, last stamp) -> row ranges computed
+    for a, b in zip(starts, stops):
+        part = t[a:b]
+        key = (len(part), part[0], part[-1]) if len(part) else (0,)
+        same = next(((c, d) for c, d in seen.get(key, []) if np.array_equal(t[c:d], part)), None)
+        out[a:b] = out[same[0]:same[1]] if same else _pairs(part, freq, len(names))
+        if same is None:
+            seen.setdefault(key, []).append((a, b))
     return names, out
 
 

@@ -602,7 +602,7 @@ def _page_releaser(array: np.ndarray):
     return release
 
 
-def _with_calendar(inputs: _Inputs, features: list[str], table: Table, embed: str,
+def _with_calendar(inputs: _Inputs, features: list[str], table: Table, rows: _Rows, embed: str,
                    freq: str | None) -> tuple[np.ndarray, list[str], dict | None]:
     """--embed timeF: the array the windows index, with each row's own calendar sin/cos pairs
     (data_provider/calendar.py) in front of the file's features; their names in the same order;
@@ -614,7 +614,7 @@ def _with_calendar(inputs: _Inputs, features: list[str], table: Table, embed: st
         return inputs.data, features, None
     dates = table.frame[table.date_col].to_numpy()
     freq = freq or infer_freq(dates)
-    names, values = calendar_features(dates, freq)
+    names, values = calendar_features(dates, freq, rows.starts, rows.stops)
     k = len(names)
     data = np.empty((len(values), k + inputs.data.shape[1]), dtype=np.float32)
     release = _page_releaser(inputs.data)
@@ -651,7 +651,7 @@ def prepare(args) -> PreparedData:
     inputs = _scaled_inputs(_keep_columns(candidates, keep), choice.features, marked["observed"][keep],
                             train.mean[keep], train.std[keep], rows, args.max_gap)
     del candidates                  # the scaled features live on in inputs.data (or the calendar array below)
-    data, features, calendar = _with_calendar(inputs, choice.features, table, args.embed, args.freq)
+    data, features, calendar = _with_calendar(inputs, choice.features, table, rows, args.embed, args.freq)
     labels = _row_labels(table, unlabeled, args.n_classes, args.rain_threshold, horizon, sentinels, rows)
 
     # --- which windows are kept, and why each other one is not
@@ -756,7 +756,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
         if not table.date_col:
             raise UserError(f"{path}: the run was trained with calendar covariates ({', '.join(calendar_names)}), "
                             "which need a date column; give a file with one, or name it with --date_col")
-        inputs.data, _, _ = _with_calendar(inputs, features, table, "timeF", calendar["freq"])
+        inputs.data, _, _ = _with_calendar(inputs, features, table, rows, "timeF", calendar["freq"])
     row_labels = _prediction_labels(table, sentinels, rows, args.rain_threshold, args.horizon)
     # every row may end a window: the label may be unknown, the split does not exist here
     n_rows = len(table.frame)

@@ -64,9 +64,10 @@ def run_task(task: tuple, checkpoints: Path, itr: int, flags: str, tag: str, ext
 
 
 def seed_runs(checkpoints: Path, model_id: str) -> list[Path]:
-    """The seed runs of one model id (not their ensemble), finished."""
+    """The classification seed runs of one model id (not their ensemble, not a pretraining run of
+    the same id), finished."""
     runs = []
-    for config_path in sorted(checkpoints.glob("*/config.json")):
+    for config_path in sorted(checkpoints.glob("classification_*/config.json")):
         if read_run_config(config_path).get("model_id") == model_id and (config_path.parent / "metrics.json").exists():
             runs.append(config_path.parent)
     return runs

@@ -35,3 +35,13 @@ def test_time_zones_are_read_in_utc():
     utc = pd.to_datetime(["2013-01-01 12:00"]).tz_localize("UTC")
     local = utc.tz_convert("America/New_York")
     assert np.array_equal(calendar_features(utc, "h")[1], calendar_features(local, "h")[1])
+
+
+def test_groups_that_share_a_timeline_get_the_same_values_as_row_by_row():
+    shared = pd.date_range("2013-01-01", periods=30, freq="h").to_numpy()
+    later = pd.date_range("2013-06-01 05:00", periods=30, freq="h").to_numpy()   # same length, other stamps
+    shorter = shared[:20]
+    dates = np.concatenate([shared, later, shared, shorter])
+    starts, stops = np.array([0, 30, 60, 90]), np.array([30, 60, 90, 110])
+    names, by_group = calendar_features(dates, "h", starts, stops)
+    assert np.array_equal(by_group, calendar_features(dates, "h")[1])
