@@ -1,5 +1,5 @@
 """The data step on the real multi-station samples shipped in datasets/sample (sources and
-licences in the README): read with the flags a user would type, nothing else."""
+licences in docs/data.md): read with the flags a user would type, nothing else."""
 from pathlib import Path
 
 import numpy as np

@@ -82,7 +82,7 @@ class RunConfig:
     num_workers: int
     keep_last: bool
     tracker: str
-    skip_test: bool = False
+    skip_test: bool
     # derived for one repeat of a run (open_run), not flags
     seed_used: int | None = None
     setting: str | None = None
