@@ -23,11 +23,13 @@ from data_provider.windows import WindowSet
 
 
 def _jsonable(value: Any) -> Any:
-    """A dataclass tree as plain JSON values; ``None`` fields are left out, so a split of one kind
-    does not carry the empty fields of another."""
+    """A dataclass tree as plain JSON values. A class with ``OMIT_NONE`` leaves its ``None`` fields
+    out, so a split of one kind does not carry the empty fields of another; a report keeps them
+    (``"date_col": null`` says the table had none)."""
     if dataclasses.is_dataclass(value):
+        omit = getattr(type(value), "OMIT_NONE", False)
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not None}
+                if not (omit and getattr(value, f.name) is None)}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -46,6 +48,7 @@ def _known(cls, raw: dict) -> dict:
 class LabelRule:
     """How labels were made: ``threshold`` (a rain column summed over the horizon, compared with
     the threshold), ``column`` (a label column, text mapped to integers), or ``none`` (pretraining)."""
+    OMIT_NONE: ClassVar[bool] = True
     mode: str
     rule: str = ""
     column: str | None = None
@@ -58,6 +61,7 @@ class LabelRule:
 class SplitSummary:
     """One split's windows and class balance; a table also says its rows, why windows were dropped
     and which columns blocked them; an archive counts cases, a corpus series."""
+    OMIT_NONE: ClassVar[bool] = True
     windows: int
     class_counts: dict[str, int]
     class_shares: dict[str, float | None] | None = None
@@ -209,11 +213,6 @@ class PreparedData:
     row_groups: np.ndarray                      # per global row
     report: DataReport                          # written as data_report.json
     window_sizes: dict[str, int] = field(default_factory=dict)  # options chosen from the data
-
-    @property
-    def kind(self) -> str:
-        """"table" (a CSV), "uea" (archive), "uea_corpus" (pretraining), or another loader's."""
-        return self.report.kind
 
     @property
     def is_weather(self) -> bool:

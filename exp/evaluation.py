@@ -46,10 +46,6 @@ def _one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     return np.eye(n_classes)[np.asarray(labels, dtype=int)]
 
 
-def train_positive_share(data, pos_label: int) -> float | None:
-    return data.report.train_share(pos_label)
-
-
 def _scored(y_true, y_pred, probability, n_classes: int, pos_label: int, base_rate, rule: str) -> dict:
     """A baseline's headline numbers and, for a binary task, its verification scores."""
     out = baseline_metrics(y_true, y_pred, n_classes, pos_label, rule)
@@ -62,7 +58,7 @@ def baselines_for(data, split: str, pos_label: int, metric: str) -> dict:
     """Every baseline on exactly the windows of ``split``: majority, persistence (rain labels),
     climatology (dated tables) and the learned baseline."""
     windows, n_classes = data.splits[split], data.n_classes
-    y, base_rate = windows.labels, train_positive_share(data, pos_label)
+    y, base_rate = windows.labels, data.report.train_share(pos_label)
     majority = majority_class(data.splits["train"], n_classes)
     constant = np.full(len(windows), majority)
     out = {"majority": _scored(y, constant, _one_hot(constant, n_classes), n_classes, pos_label, base_rate,
@@ -120,7 +116,7 @@ def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str
     metrics["predicted_class_shares"] = {str(c): float(shares[c]) for c in range(n_classes)}
     if n_classes == 2:
         metrics["verification"] = verification(windows.labels, y_pred, probs[:, pos_label], pos_label,
-                                               train_positive_share(data, pos_label))
+                                               data.report.train_share(pos_label))
     metrics["baselines"] = baselines_for(data, split, pos_label, metric)
     metrics["warnings"] = beaten_by(metrics)
     return metrics

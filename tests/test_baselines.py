@@ -147,6 +147,9 @@ def test_the_data_report_reads_back_as_its_own_class(tmp_path):
     old = {k: v for k, v in raw.items() if k not in ("kind", "calendar_features")}
     assert isinstance(read_data_report(old), TableReport) and read_data_report(old).calendar_features is None
     assert type(read_data_report({"file": "x", "splits": {}})) is DataReport
+    # a split leaves out the fields of other kinds of split; a report says what it did not find
+    assert "cases" not in raw["splits"]["train"] and "series" not in raw["splits"]["train"]
+    assert TableReport(file="x", splits={}).to_json()["date_col"] is None
 
 
 def test_a_label_column_is_dated_by_its_own_row(tmp_path):
