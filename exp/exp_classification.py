@@ -41,7 +41,7 @@ from utils.distributed import STATE, all_objects, barrier
 from utils.errors import UserError
 from utils.losses import Criterion, class_weights
 from utils.metrics import classification_metrics, softmax
-from utils.out_of_memory import translate_out_of_memory
+from utils.out_of_memory import memory_context, translate_out_of_memory
 from utils.precision import precision_for
 from utils.tracker import make_tracker
 from utils.run_log import RunLog
@@ -107,13 +107,6 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
         threshold = {"threshold": value, "chosen_on": f"validation {metric}", f"validation_{metric}": val_value}
     metrics, predictions = score_test(probs, data, cfg.pos_label, metric, threshold)
     return metrics, predictions, seconds
-
-
-def memory_context(cfg) -> dict:
-    """What an out-of-memory message names: the sizes that set the memory a step needs."""
-    return {"batch_size": cfg.batch_size, "seq_len": cfg.seq_len, "accum_steps": cfg.accum_steps,
-            "precision": cfg.precision or "fp32",
-            "model_desc": f"{cfg.preset} ({cfg.e_layers} layers, d_model {cfg.d_model})"}
 
 
 def peak_memory(device: torch.device) -> dict:

@@ -22,6 +22,7 @@ from models.timer_xl_classifier import count_parameters
 from utils.atomic_io import write_json
 from utils.distributed import barrier
 from utils.errors import UserError
+from utils.out_of_memory import memory_context, translate_out_of_memory
 from utils.run_log import RunLog
 
 
@@ -77,14 +78,16 @@ def pretrain_one(cfg, run_dir: Path, resume: dict | None, data, device, log: Run
         return F.mse_loss(m(x), target, reduction="none").mean(dim=(1, 2)).sum()
 
     val = data.splits["val"]
-    history = fit(model, data.splits["train"], mse_loss,
-                  lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
-                  resume=resume)
+    with translate_out_of_memory("training", **memory_context(cfg)):
+        history = fit(model, data.splits["train"], mse_loss,
+                      lambda m: {"val_loss": forecast_errors(m, val, cfg, device)["mse"]}, cfg, run_dir, device, log,
+                      resume=resume)
     barrier()  # under torchrun, rank 0 has finished writing checkpoint.pth
     load_weights(model, run_dir)
     model.to(device)
     # --skip_test: the table's test period stays unscored for the classification run that follows
-    test = None if cfg.skip_test else forecast_errors(model, data.splits["test"], cfg, device)
+    with translate_out_of_memory("evaluation", **memory_context(cfg)):
+        test = None if cfg.skip_test else forecast_errors(model, data.splits["test"], cfg, device)
     training = {k: v for k, v in history.items() if k != "rows"}
     write_json(run_dir / "metrics.json", {"test": test, "training": {**training, "parameters_total": total,
                                                                       "device": str(device)}})

@@ -57,7 +57,10 @@ def test_bf16_runs_on_cpu_when_asked_for(table):
     assert read_run_config(only_run(table) / "config.json")["precision"] == "bf16"
 
 
-def test_out_of_memory_in_training_is_one_line_with_what_to_try_and_keeps_the_last_epoch(table, capsys, monkeypatch):
+@pytest.mark.parametrize("task", [[], ["--task_name", "pretrain", "--model", "timer_xl", "--output_token_len", "4"]],
+                         ids=["classification", "pretrain"])
+def test_out_of_memory_in_training_is_one_line_with_what_to_try_and_keeps_the_last_epoch(table, capsys, monkeypatch,
+                                                                                         task):
     real = training_loop.run_epoch
 
     def second_epoch_runs_out(*args, **kwargs):
@@ -66,7 +69,7 @@ def test_out_of_memory_in_training_is_one_line_with_what_to_try_and_keeps_the_la
         return real(*args, **kwargs)
 
     monkeypatch.setattr(training_loop, "run_epoch", second_epoch_runs_out)
-    assert main(argv(table)) == 3
+    assert main(argv(table, *task)) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "out of memory during training" in err[0]
     assert "batch size 16" in err[0] and "--batch_size 8 --accum_steps 2" in err[0] and "--amp" in err[0]

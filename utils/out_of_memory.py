@@ -51,6 +51,14 @@ def out_of_memory_message(stage: str, batch_size: int, seq_len: int, model_desc:
             "intact")
 
 
+def memory_context(cfg) -> dict:
+    """What an out-of-memory message names, read from a run's Config: the sizes that set the
+    memory a step needs."""
+    return {"batch_size": cfg.batch_size, "seq_len": cfg.seq_len, "accum_steps": cfg.accum_steps,
+            "precision": cfg.precision or "fp32",
+            "model_desc": f"{cfg.preset} ({cfg.e_layers} layers, d_model {cfg.d_model})"}
+
+
 def free_cuda_cache() -> None:
     """Give cached blocks back to the driver. Tensors that the failed step's frames still hold are
     freed only once its exception is dropped, so this frees what it can, not everything."""
