@@ -25,8 +25,10 @@ import torch
 from exp import console, diagnosis, plots
 from exp.defaults import imbalance_defaults
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
+from exp.augment import with_input_noise
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
+from exp.highway import start_highway
 from exp.session import prepare_session, run_repeats
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import tune_threshold, tuning_metric
@@ -59,6 +61,14 @@ def build_model(cfg) -> torch.nn.Module:
 # ----------------------------------------------------------------------------------------- train
 def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
     return Criterion(cfg.loss, class_weights(cfg.class_weights, train_labels, n_classes), cfg.focal_gamma)
+
+
+def training_loss(criterion: Criterion, input_noise: float):
+    """The batch loss ``fit`` minimises: the criterion on the model's logits, with --input_noise
+    added to the inputs first (training batches only)."""
+    if not input_noise:
+        return lambda m, inputs, y: criterion(m(*inputs), y)
+    return lambda m, inputs, y: criterion(m(*with_input_noise(inputs, input_noise)), y)
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
@@ -190,9 +200,11 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
         adapt(model, cfg, run_dir, train.inputs(np.arange(1)), log)
     elif cfg.adaptation:
         apply_finetune(model, *parse_finetune(cfg.finetune))  # weights come from last.pth
+    criterion = make_criterion(cfg, train.labels, data.n_classes)
+    if cfg.highway == "on" and resume is None:
+        log(start_highway(model, train, criterion.weights, cfg.seed_used))
     model.to(device)
     params = count_parameters(model)
-    criterion = make_criterion(cfg, train.labels, data.n_classes)
     log(f"model {cfg.model}: {cfg.e_layers} layers, d_model {cfg.d_model}, d_ff {cfg.d_ff}, {cfg.n_heads} heads; "
         f"parameters {params[0]:,} total, {params[1]:,} trainable; device {device}; "
         f"schedule {cfg.lradj}, lr {cfg.learning_rate:g}; loss {criterion.describe()}; "
@@ -202,7 +214,7 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
     validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
     tracker = make_tracker(cfg.tracker, run_dir, enabled=STATE.is_main)
     with translate_out_of_memory("training", **memory_context(cfg)):
-        history = fit(model, train, lambda m, inputs, y: criterion(m(*inputs), y), validate,
+        history = fit(model, train, training_loss(criterion, cfg.input_noise), validate,
                       cfg, run_dir, device, log, resume=resume, tracker=tracker)
     tested_value = history[f"best_{cfg.monitor}"]
     log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"

@@ -1,7 +1,8 @@
-"""Timer-XL backbone + pooling + linear classification head.
+"""Timer-XL backbone + pooling + linear classification head (+ an optional linear highway).
 
 Parameter names: the backbone's live under ``backbone.`` with OpenLTM's names (so a pretrained
-checkpoint maps onto it by adding that prefix), the new head under ``classifier.``.
+checkpoint maps onto it by adding that prefix), the new head under ``classifier.``, the highway
+under ``highway.``.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ PRESETS = {
 }
 
 POOLINGS = ("last", "mean")
+# what the highway reads per variable: the last step, the mean of the last token, the window mean
+HIGHWAY_SUMMARIES = 3
 
 
 def left_pad_length(seq_len: int, token_len: int) -> int:
@@ -33,6 +36,12 @@ class Model(nn.Module):
 
     Pooling ``last`` concatenates every variable's last token (under causal attention the only
     tokens that have seen the whole window); ``mean`` averages all tokens of all variables.
+
+    With ``highway`` on, a linear map of each variable's window summaries (``summaries``) is added
+    to the logits, as LSTNet adds a linear autoregressive part to its network: small weather sets
+    are often decided by a few levels (humidity now, rain in the last day) that a logistic
+    regression reads at once and a transformer trained on a few hundred days learns slowly.
+    exp/highway.py starts it from exactly that regression.
     """
 
     def __init__(self, configs, backbone: nn.Module | None = None):
@@ -49,6 +58,8 @@ class Model(nn.Module):
         width = configs.d_model * (configs.n_vars if self.pooling == "last" else 1)
         self.head_dropout = nn.Dropout(configs.dropout)
         self.classifier = nn.Linear(width, configs.n_classes)
+        self.highway = (nn.Linear(HIGHWAY_SUMMARIES * configs.n_vars, configs.n_classes)
+                        if getattr(configs, "highway", "off") == "on" else None)
 
     def forward(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``pad_mask`` [B, seq_len], True where a step is padding (variable-length series, padded on
@@ -57,6 +68,7 @@ class Model(nn.Module):
             raise ValueError(
                 f"expected windows of shape [batch, {self.seq_len}, {self.n_vars}], got {list(x.shape)}"
             )
+        highway = self.highway(self.summaries(x, pad_mask)) if self.highway is not None else 0.0
         if self.use_norm:  # before the left pad below, which therefore never enters the statistics
             x, _, _ = self.backbone.normalize(x, pad_mask)
         if self.pad:
@@ -77,7 +89,19 @@ class Model(nn.Module):
         else:
             keep = (~token_pad).to(h.dtype)[:, None, :, None]  # [B, 1, N, 1]
             pooled = (h * keep).sum(dim=(1, 2)) / (keep.sum(dim=(1, 2)) * h.shape[1]).clamp_min(1.0)
-        return self.classifier(self.head_dropout(pooled))
+        return self.classifier(self.head_dropout(pooled)) + highway
+
+    def summaries(self, x: torch.Tensor, pad_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, 3 * n_vars]: per variable, the window's last step, the mean of its last token's
+        steps and the mean of the whole window, padding steps left out (the highway's inputs)."""
+        observed = torch.ones_like(x[..., :1]) if pad_mask is None else (~pad_mask).to(x.dtype)[..., None]
+        recent = min(self.token_len, self.seq_len)
+
+        def mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+            return (values * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+        # padding sits on the left, so the last step is always observed
+        return torch.cat([x[:, -1, :], mean(x[:, -recent:], observed[:, -recent:]), mean(x, observed)], dim=1)
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:

@@ -68,7 +68,7 @@ sys.exit(main(sys.argv[1:]))
 def test_a_killed_run_resumes_to_exactly_the_uninterrupted_result(tmp_path, monkeypatch):
     monkeypatch.setattr(exp_classification, "draw", lambda *args: None)  # pictures are not compared
     rain_table(n_rows=200).to_csv(tmp_path / "rain.csv", index=False)
-    flags = ["--train_epochs", "4", "--patience", "4", "--dropout", "0.1"]
+    flags = ["--train_epochs", "4", "--patience", "4", "--dropout", "0.1", "--input_noise", "0.2"]  # both draw random numbers
     cut, whole = tmp_path / "cut", tmp_path / "whole"
     killed = subprocess.run([sys.executable, "-c", KILLED_IN_EPOCH_3, *argv_for(tmp_path, cut, *flags)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=600)

@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--covariate", action="store_true", help="OpenLTM's covariate attention mask (last variable is the target)")
     g.add_argument("--pooling", default="last", choices=list(POOLINGS),
                    help="last: every variable's last token, concatenated; mean: average of all tokens")
+    g.add_argument("--highway", default="off", choices=["on", "off"],
+                   help="on: add a linear map of each variable's last step, last-token mean and window mean to the "
+                        "logits, started from a logistic regression on the train windows (LSTNet's highway)")
     g.add_argument("--n_classes", type=int, default=None, help="number of classes (default: from the labels)")
     g.add_argument("--pos_label", type=int, default=1, help="positive class for precision/recall/F1 in binary tasks")
 
@@ -189,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "65%%, else none; none; balanced (from the train windows); or one weight per class like 1,3 "
                         "(with --loss focal these are the per-class alphas)")
     g.add_argument("--focal_gamma", type=float, default=2.0, help="focal loss gamma")
+    g.add_argument("--input_noise", type=float, default=0.0,
+                   help="standard deviation of Gaussian noise added to the standardised inputs of training batches "
+                        "(0: none); validation, test and prediction read the data as it is")
     g.add_argument("--threshold_tuning", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
                    help="binary tasks: decide at the threshold chosen on validation (on; the bare flag) or at 0.5 "
                         "(off); auto: on for an imbalanced task (as --class_weights auto) with a validation split")

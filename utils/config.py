@@ -153,6 +153,7 @@ class ModelConfig:
     use_norm: bool
     covariate: bool
     pooling: str
+    highway: str
     n_classes: int | None
     pos_label: int
     adaptation: bool
@@ -200,6 +201,7 @@ class TrainConfig:
     loss: str
     class_weights: str
     focal_gamma: float
+    input_noise: float
     threshold_tuning: str
     finetune: str
     backbone_lr_scale: float
@@ -220,6 +222,9 @@ class TrainConfig:
             raise UserError(f"--cosine contradicts --lradj {self.lradj}; give one of them")
         if not 0 < self.subset_rand_ratio <= 1:
             raise UserError(f"--subset_rand_ratio must be in (0, 1], got {self.subset_rand_ratio}")
+        if not self.input_noise >= 0:
+            raise UserError(f"--input_noise must be 0 or more (a standard deviation in standardised units), "
+                            f"got {self.input_noise}")
         if self.backbone_lr_scale <= 0:
             raise UserError(f"--backbone_lr_scale must be positive, got {self.backbone_lr_scale}")
         parse_finetune(self.finetune)
@@ -346,9 +351,11 @@ def flat_saved(saved: dict) -> dict[str, Any]:
         for key in SECTIONS:
             out.update(saved.get(key, {}))
         out["explicit"] = saved.get("explicit", [])
+        out.setdefault("highway", "off")  # came later: an older run's network had none
         return out
     old = dict(saved)
     old.setdefault("embed", "none")  # calendar covariates came later: an older run had none
+    old.setdefault("highway", "off")  # so did the highway
     if isinstance(old.get("amp"), bool):  # --amp was a switch: on meant bf16 autocast on CUDA
         old["amp"] = "bf16" if old["amp"] else "off"
     if isinstance(old.get("threshold_tuning"), bool):  # so was --threshold_tuning
