@@ -138,6 +138,7 @@ class TableReport(DataReport):
     excluded: list[str] = field(default_factory=list)
     dropped_sparse: list[str] = field(default_factory=list)
     dropped_constant: list[str] = field(default_factory=list)
+    dropped_derived: dict[str, str] = field(default_factory=dict)   # row counters, parts of the date
     replaced: dict[str, int] = field(default_factory=dict)
     cleaning: dict[str, dict[str, int]] = field(default_factory=dict)   # per column: what was marked and filled
     na_values: str | None = None

@@ -30,6 +30,7 @@ import torch
 
 from data_provider import cleaning, labels as label_rules
 from data_provider.calendar import calendar_features, infer_freq, is_calendar
+from data_provider.derived_columns import derived_columns
 from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_freed_memory, load_table,
                                      parse_na_values, read_csv)
 from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, positional_split, scan_windows,
@@ -276,6 +277,7 @@ class _FeatureChoice:
     keep: list[int]                           # their places among the candidates
     sparse: dict[str, dict[str, float]]       # dropped as too sparse: {column: {group: share}}
     constant: list[str]                       # dropped as constant on the train split
+    derived: dict[str, str]                   # dropped as a row counter or a part of the date: {column: which}
 
 
 def _sparse_columns(values: np.ndarray, train_rows: np.ndarray, rows: _Rows, names: list[str],
@@ -297,9 +299,15 @@ def _choose_features(table: Table, values: np.ndarray, observed: np.ndarray, tra
                      train_rows: np.ndarray, rows: _Rows, max_share: float,
                      warnings: list[str]) -> _FeatureChoice:
     """Drops the candidates (``values``, one column per table.features) too sparse in some group's
-    train rows (unless --features named them) and those constant on the train split; refuses one
-    that is entirely missing or has no train value."""
+    train rows or that only count the rows or repeat the date (unless --features named them), and
+    those constant on the train split; refuses one that is entirely missing or has no train value."""
     names = table.features
+    derived = {} if table.features_chosen else derived_columns(
+        values, names, rows.starts, rows.stops, rows.observed,
+        table.frame[table.date_col].to_numpy() if table.date_col else None)
+    for name, what in derived.items():
+        warnings.append(f"column '{name}' is {what}, not a measurement, and was dropped: as an input it tells "
+                        f"the model where a window sits in time (name it in --features to keep it)")
     complete = bool(np.all(observed == len(values)))
     sparse = {} if table.features_chosen or (complete and max_share >= 0) else _sparse_columns(
         values, train_rows, rows, names, max_share)
@@ -310,7 +318,7 @@ def _choose_features(table: Table, values: np.ndarray, observed: np.ndarray, tra
                         + (f" ({len(shares)} groups affected)" if len(shares) > 1 else ""))
     keep, constant = [], []
     for j, name in enumerate(names):
-        if name in sparse:
+        if name in sparse or name in derived:
             continue
         if observed[j] == 0:
             raise UserError(f"{table.path}: feature column '{name}' is entirely missing; "
@@ -324,9 +332,9 @@ def _choose_features(table: Table, values: np.ndarray, observed: np.ndarray, tra
         else:
             keep.append(j)
     if not keep:
-        why = "sparse (see --max_missing_share) or constant on the train split"
+        why = "sparse (see --max_missing_share), a row counter or a part of the date, or constant on the train split"
         raise UserError(f"{table.path}: every feature column is {why}; nothing to learn from")
-    return _FeatureChoice([names[j] for j in keep], keep, sparse, constant)
+    return _FeatureChoice([names[j] for j in keep], keep, sparse, constant, derived)
 
 
 @dataclass
@@ -553,6 +561,7 @@ def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: i
         excluded=table.excluded,
         dropped_sparse=choice.sparse,
         dropped_constant=choice.constant,
+        dropped_derived=choice.derived,
         replaced=table.replaced,
         cleaning={
             name: {

@@ -91,6 +91,8 @@ def table_summary(report: TableReport) -> list[str]:
     if report.dropped_sparse:
         lines.append(f"  dropped as sparse (--max_missing_share {report.max_missing_share:g}): "
                      f"{', '.join(report.dropped_sparse)}")
+    if report.dropped_derived:
+        lines.append(f"  dropped as row counters or parts of the date: {', '.join(report.dropped_derived)}")
     cleaned = {name: c for name, c in report.cleaning.items()
                if c["sentinels_to_missing"] or c["inf_to_missing"] or c["forward_filled"] or c["still_missing"]}
     same: dict[tuple, list[str]] = {}

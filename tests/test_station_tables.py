@@ -280,3 +280,42 @@ def test_mean_of_duplicates_leaves_a_class_label_whole_and_sentinels_hide_labels
     numbers.to_csv(tmp_path / "t.csv", index=False)
     data = prepare(parse(base + ["--target", "label", "--na_values", "-9999"]))
     assert data.report.splits["train"].dropped["label_missing"] == 1
+
+
+# ------------------------------------------------------------- row numbers and split dates
+def test_row_numbers_and_parts_of_the_date_are_dropped_with_a_line_each(tmp_path):
+    frame = rain_table(n_rows=200).drop(index=[7, 250])        # a missing hour in each region
+    frame.insert(0, "rownames", np.arange(1, len(frame) + 1))  # R's row names: one count over both regions
+    stamps = pd.to_datetime(frame.timestamp)
+    frame["year"], frame["month"], frame["hour"] = stamps.dt.year, stamps.dt.month, stamps.dt.hour
+    frame["doy"] = stamps.dt.day_of_year
+    frame["pressure_tendency"] = np.tile(np.arange(200.0) % 24, 2)[:len(frame)]   # like an hour, but is not
+    data = prepare(data_args(save(frame, tmp_path), embed="none"))
+    assert data.report.dropped_derived == {
+        "rownames": "a row counter (it rises by the same step on every row)",
+        "year": "the year of the date column", "month": "the month of the date column",
+        "hour": "the hour of the date column", "doy": "the day of year of the date column"}
+    assert data.features == ["tp_mm", "rh", "t2m_c", "pressure_tendency"]
+    lines = [w for w in data.report.warnings if "not a measurement" in w]
+    assert len(lines) == 5 and lines[0].startswith("column 'rownames' is a row counter")
+    assert "name it in --features to keep it" in lines[0]
+
+
+def test_the_run_header_names_the_dropped_counters(tmp_path, capsys):
+    frame = rain_table(n_rows=160)
+    frame.insert(0, "rownames", np.arange(len(frame)))
+    path = save(frame, tmp_path)
+    argv = ["--task_name", "classification", "--is_training", "1", "--model", "timer_xl_classifier",
+            "--data", "PeruRainfall", "--root_path", str(tmp_path), "--data_path", path.name, "--group_col", "region",
+            "--target_from", "tp_mm", "--rain_threshold", "0.5", "--seq_len", "8", "--input_token_len", "4",
+            "--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--train_epochs", "1",
+            "--checkpoints", str(tmp_path / "ck")]
+    assert main(argv) == 0
+    assert "  dropped as row counters or parts of the date: rownames" in capsys.readouterr().out
+
+
+def test_a_counter_named_in_features_is_kept(tmp_path):
+    frame = rain_table(n_rows=100)
+    frame["obs"] = np.arange(len(frame)) * 2
+    data = prepare(data_args(save(frame, tmp_path), embed="none", features="rh,obs"))
+    assert data.features == ["rh", "obs"] and data.report.dropped_derived == {}

@@ -1,0 +1,78 @@
+"""Columns that only number the rows or repeat the date: not weather, and harmful as inputs.
+
+Real tables carry them: R's row names (``rownames``, ``Unnamed: 0``), a running ``id``, or the date
+split into ``year``, ``month``, ``day``, ``hour`` beside the date column itself. As inputs they
+tell the model where a window sits in time: a row number or a year grows past anything the train
+split held, so every test window is out of range in that column, and the calendar that matters is
+already there as ``--embed timeF``'s sin/cos pairs. They are found by their values, not their
+names: a column is a counter when it rises by the same step from row to row within every group,
+and a date part when it equals that part of the row's own timestamp on every row.
+
+Each check reads a few rows first and the whole column only when those agree, so an ordinary
+column costs next to nothing on a table of millions of rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+PROBE_ROWS = 64          # rows read first; a column they do not condemn is never read whole
+MIN_ROWS = 10            # a table shorter than this in every group is left alone
+
+
+def _date_parts(dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    return {"year": dates.year, "month": dates.month, "day of month": dates.day, "hour": dates.hour,
+            "day of year": dates.day_of_year}
+
+
+def _is_counter(column: np.ndarray, starts: np.ndarray, stops: np.ndarray, observed: np.ndarray) -> bool:
+    """Rises by one positive step between consecutive observed rows, the same in every group."""
+    steps = set()
+    for first, stop in zip(starts, stops):
+        values = column[first:stop][observed[first:stop]]
+        if len(values) < 2:
+            continue
+        if np.isnan(values).any():
+            return False
+        diffs = np.diff(values.astype(np.float64))
+        if not (diffs[0] > 0 and np.all(diffs == diffs[0])):
+            return False
+        steps.add(float(diffs[0]))
+    return len(steps) == 1
+
+
+def _repeats(column: np.ndarray, part: np.ndarray, observed: np.ndarray) -> bool:
+    values = column[observed]
+    return len(values) > 0 and not np.isnan(values).any() and np.array_equal(values, part[observed])
+
+
+def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, stops: np.ndarray,
+                    observed: np.ndarray, dates: np.ndarray | None) -> dict[str, str]:
+    """{column: what it repeats} for the candidate features ``values`` [rows, len(names)] (rows
+    sorted by group, then time; ``observed`` False on rows inserted for missing timestamps)."""
+    if int(np.max(stops - starts, initial=0)) < MIN_ROWS:
+        return {}
+    probe = np.zeros(len(observed), dtype=bool)
+    probe[starts[0]:min(stops[0], starts[0] + PROBE_ROWS)] = True
+    probe &= observed
+    probe_dates = None if dates is None else _date_parts(pd.DatetimeIndex(dates[probe]))
+    whole_dates = None
+    found = {}
+    for j, name in enumerate(names):
+        column = values[:, j]
+        few = column[probe]
+        head_starts, head_stops = np.array([0]), np.array([len(few)])
+        if _is_counter(few, head_starts, head_stops, np.ones(len(few), bool)):
+            if _is_counter(column, starts, stops, observed):
+                found[name] = "a row counter (it rises by the same step on every row)"
+            continue
+        if probe_dates is None:
+            continue
+        for part, head in probe_dates.items():
+            if np.array_equal(few, np.asarray(head, dtype=few.dtype)):
+                if whole_dates is None:
+                    whole_dates = _date_parts(pd.DatetimeIndex(dates))
+                if _repeats(column, np.asarray(whole_dates[part], dtype=column.dtype), observed):
+                    found[name] = f"the {part} of the date column"
+                break
+    return found
