@@ -48,6 +48,7 @@ PANDAS_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan
              "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 SAMPLE_ROWS = 10_000                # rows pandas types first, so the fast reader gives every column pandas' type
 DATE_BLOCK = 65_536                 # rows of date text parsed at once (pandas makes a Python string of each)
+THREADED_READ_BYTES = 512 * 2**20     # files at least this large are read on every core (see _read_fast)
 _LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 if _LIBC is not None and not hasattr(_LIBC, "malloc_trim"):     # not glibc (macOS, musl)
     _LIBC = None
@@ -191,10 +192,13 @@ def _read_fast(path: Path, na_tokens: list[str] | None, group_col: str | None,
         return None
     missing = list(PANDAS_NA) + list(na_tokens or [])
     try:
-        # one thread and the C allocator: memory freed while reading goes back at once (threads'
-        # arenas and arrow's own allocator keep it: 40% more at its peak at 10 years x 5 regions)
+        # the C allocator: memory freed while reading goes back at once (arrow's own keeps it).
+        # Threads on large files only: they cost a fixed ~50-75 MiB of buffers, 1.4x the whole
+        # growth at 10 years x 5 regions (130 MiB) but nothing visible at 10 x 50 (1.3 GiB), where
+        # they read 20% faster on 2 cores (docs/results.md, "Data path at scale")
+        threads = path.stat().st_size >= THREADED_READ_BYTES
         table = pa_csv.read_csv(
-            path, read_options=pa_csv.ReadOptions(column_names=list(types), skip_rows=1, use_threads=False),
+            path, read_options=pa_csv.ReadOptions(column_names=list(types), skip_rows=1, use_threads=threads),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True),
             # text stays as written: pandas' missing tokens are applied below, and never to station names
             convert_options=pa_csv.ConvertOptions(column_types=types, null_values=missing, strings_can_be_null=False),
