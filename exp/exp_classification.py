@@ -25,7 +25,7 @@ import torch
 from exp import console, diagnosis, plots
 from exp.defaults import imbalance_defaults
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
-from exp.augment import with_input_noise
+from exp.augment import mixed, with_input_noise
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
 from exp.highway import start_highway
@@ -63,12 +63,19 @@ def make_criterion(cfg, train_labels: np.ndarray, n_classes: int) -> Criterion:
     return Criterion(cfg.loss, class_weights(cfg.class_weights, train_labels, n_classes), cfg.focal_gamma)
 
 
-def training_loss(criterion: Criterion, input_noise: float):
-    """The batch loss ``fit`` minimises: the criterion on the model's logits, with --input_noise
-    added to the inputs first (training batches only)."""
-    if not input_noise:
-        return lambda m, inputs, y: criterion(m(*inputs), y)
-    return lambda m, inputs, y: criterion(m(*with_input_noise(inputs, input_noise)), y)
+def training_loss(criterion: Criterion, input_noise: float = 0.0, mixup: float = 0.0):
+    """The batch loss ``fit`` minimises: the criterion on the model's logits, the inputs first
+    blended (--mixup) and noised (--input_noise) when asked (training batches only)."""
+    def loss(m, inputs, y):
+        if mixup:
+            inputs, partner, share = mixed(inputs, mixup)
+        if input_noise:
+            inputs = with_input_noise(inputs, input_noise)
+        logits = m(*inputs)
+        if not mixup:
+            return criterion(logits, y)
+        return share * criterion(logits, y) + (1 - share) * criterion(logits, y[partner])
+    return loss
 
 
 def validation_scores(model, windows, cfg, device, n_classes: int, criterion: Criterion) -> dict:
@@ -214,7 +221,7 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
     validate = (lambda m: validation_scores(m, val, cfg, device, data.n_classes, criterion)) if len(val) else None
     tracker = make_tracker(cfg.tracker, run_dir, enabled=STATE.is_main)
     with translate_out_of_memory("training", **memory_context(cfg)):
-        history = fit(model, train, training_loss(criterion, cfg.input_noise), validate,
+        history = fit(model, train, training_loss(criterion, cfg.input_noise, cfg.mixup), validate,
                       cfg, run_dir, device, log, resume=resume, tracker=tracker)
     tested_value = history[f"best_{cfg.monitor}"]
     log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"

@@ -1,8 +1,8 @@
-"""--input_noise: Gaussian noise on training inputs only, never on padding, never below zero."""
+"""--input_noise and --mixup: training inputs only, padding respected, bad values one line."""
 import pytest
 import torch
 
-from exp.augment import with_input_noise
+from exp.augment import mixed, with_input_noise
 from exp.exp_classification import training_loss
 from utils.losses import Criterion
 from run import main
@@ -28,9 +28,34 @@ def test_without_noise_the_training_loss_reads_the_inputs_as_they_are():
     assert noisy(model, (x,), y).item() != noisy(model, (x,), y).item()
 
 
-def test_a_negative_noise_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("flag, message", [
+    ("--input_noise", "--input_noise must be 0 or more (a standard deviation in standardised units), got -0.1"),
+    ("--mixup", "--mixup must be 0 (off) or a positive Beta parameter such as 0.2, got -0.1"),
+])
+def test_a_negative_value_is_one_line(tmp_path, capsys, flag, message):
     argv = ["--task_name", "classification", "--is_training", "1", "--model", "timer_xl_classifier",
-            "--data", "PeruRainfall", "--root_path", str(tmp_path), "--data_path", "x.csv", "--input_noise", "-0.1"]
+            "--data", "PeruRainfall", "--root_path", str(tmp_path), "--data_path", "x.csv", flag, "-0.1"]
     assert main(argv) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: --input_noise must be 0 or more (a standard deviation in standardised units), got -0.1"]
+    assert capsys.readouterr().err.strip().splitlines() == [f"error: {message}"]
+
+
+def test_mixup_blends_each_window_with_a_partner_and_keeps_padding_only_where_both_pad():
+    torch.manual_seed(1)
+    x = torch.arange(4.0)[:, None, None].expand(4, 3, 1).clone()      # window i is all i
+    pad = torch.tensor([[True, False, False], [False, False, False], [True, True, False], [False, False, False]])
+    (blended, mask), partner, share = mixed((x, pad), 0.4)
+    assert 0 < share < 1 and sorted(partner.tolist()) == [0, 1, 2, 3]
+    expected = share * torch.arange(4.0) + (1 - share) * partner.float()
+    assert torch.allclose(blended[:, 0, 0], expected)
+    assert torch.equal(mask, pad & pad[partner])
+
+
+def test_the_mixup_loss_weighs_both_labels_by_the_share():
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+    x, y = torch.randn(6, 4, 3), torch.tensor([0, 1, 0, 1, 1, 0])
+    torch.manual_seed(3)
+    got = training_loss(Criterion(), mixup=0.2)(model, (x,), y)
+    torch.manual_seed(3)
+    (blended,), partner, share = mixed((x,), 0.2)
+    logits = model(blended)
+    assert got.item() == pytest.approx((share * Criterion()(logits, y) + (1 - share) * Criterion()(logits, y[partner])).item())

@@ -144,3 +144,36 @@ def test_the_quality_table_reruns_from_one_command():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2] == "1" and float(cells[3].split()[0]) > 0          # one seed; its validation macro-F1
     assert cells[4] == "218" and "/" in cells[10]                       # the test windows; persistence beside
+
+
+def load_script(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_cross_fitted_threshold_is_never_chosen_on_the_windows_it_decides():
+    import numpy as np
+    crossfit = load_script("threshold_crossfit").crossfit
+    labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    # the first half separates at 0.35, the second at 0.75: each half gets the other's threshold
+    prob = np.array([0.1, 0.3, 0.4, 0.9, 0.5, 0.7, 0.8, 0.9])
+    assert crossfit(labels, prob, 1).tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_the_threshold_check_reads_a_finished_run(tmp_path):
+    from run import main
+    rain_table(n_rows=160).to_csv(tmp_path / "rain.csv", index=False)
+    assert main(["--task_name", "classification", "--is_training", "1", "--model", "timer_xl_classifier",
+                 "--data", "PeruRainfall", "--root_path", str(tmp_path), "--data_path", "rain.csv",
+                 *DATA_FLAGS.split(), "--seq_len", "8", "--input_token_len", "4", "--e_layers", "1",
+                 "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--train_epochs", "1",
+                 "--checkpoints", str(tmp_path / "ck")]) == 0
+    (run_dir,) = (tmp_path / "ck").glob("classification_*_exp_0")
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "threshold_crossfit.py"), str(run_dir)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{run_dir.name}: validation macro-F1 argmax 0.")
+    assert "threshold cross-fitted 0." in done.stdout

@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--input_noise", type=float, default=0.0,
                    help="standard deviation of Gaussian noise added to the standardised inputs of training batches "
                         "(0: none); validation, test and prediction read the data as it is")
+    g.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup's Beta parameter (e.g. 0.2): each training window blended with another of its batch, "
+                        "and their losses by the same share; 0: off")
     g.add_argument("--threshold_tuning", nargs="?", const="on", default="auto", choices=["auto", "on", "off"],
                    help="binary tasks: decide at the threshold chosen on validation (on; the bare flag) or at 0.5 "
                         "(off); auto: on for an imbalanced task (as --class_weights auto) with a validation split")

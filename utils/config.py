@@ -202,6 +202,7 @@ class TrainConfig:
     class_weights: str
     focal_gamma: float
     input_noise: float
+    mixup: float
     threshold_tuning: str
     finetune: str
     backbone_lr_scale: float
@@ -225,6 +226,8 @@ class TrainConfig:
         if not self.input_noise >= 0:
             raise UserError(f"--input_noise must be 0 or more (a standard deviation in standardised units), "
                             f"got {self.input_noise}")
+        if not self.mixup >= 0:
+            raise UserError(f"--mixup must be 0 (off) or a positive Beta parameter such as 0.2, got {self.mixup}")
         if self.backbone_lr_scale <= 0:
             raise UserError(f"--backbone_lr_scale must be positive, got {self.backbone_lr_scale}")
         parse_finetune(self.finetune)
