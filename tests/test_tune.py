@@ -137,3 +137,8 @@ def test_the_space_holds_what_the_flags_decide(workspace):
     cfg = parse(tune_argv(workspace, workspace / "ck", 1, "--n_heads", "16"))
     assert trial_options({"d_model": 64}, cfg) == {"preset": "none", "e_layers": cfg.e_layers, "d_model": 64,
                                                    "d_ff": 128, "n_heads": 16}
+    drawn, held = space("--highway", "on")
+    assert "highway" not in drawn and "highway on (given)" in held
+    assert drawn["input_noise"].low == 0.0 and drawn["input_noise"].high == 0.5
+    drawn, _ = space()
+    assert drawn["highway"].choices == ("off", "on")
