@@ -49,30 +49,35 @@ def _repeats(column: np.ndarray, part: np.ndarray, observed: np.ndarray) -> bool
 def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, stops: np.ndarray,
                     observed: np.ndarray, dates: np.ndarray | None) -> dict[str, str]:
     """{column: what it repeats} for the candidate features ``values`` [rows, len(names)] (rows
-    sorted by group, then time; ``observed`` False on rows inserted for missing timestamps)."""
+    sorted by group, then time), judged on the rows where ``observed`` is True: the train split's
+    rows that the file held, so that no later value chooses an input."""
     if int(np.max(stops - starts, initial=0)) < MIN_ROWS:
         return {}
+    first = int(np.argmax(observed)) if observed.any() else 0
     probe = np.zeros(len(observed), dtype=bool)
-    probe[starts[0]:min(stops[0], starts[0] + PROBE_ROWS)] = True
+    probe[first:min(len(observed), first + PROBE_ROWS)] = True
     probe &= observed
+    group_of_first = np.searchsorted(stops, first, side="right")
+    probe[stops[min(group_of_first, len(stops) - 1)]:] = False    # the probe stays in one group
     probe_dates = None if dates is None else _date_parts(pd.DatetimeIndex(dates[probe]))
     whole_dates = None
     found = {}
     for j, name in enumerate(names):
         column = values[:, j]
         few = column[probe]
-        head_starts, head_stops = np.array([0]), np.array([len(few)])
-        if _is_counter(few, head_starts, head_stops, np.ones(len(few), bool)):
-            if _is_counter(column, starts, stops, observed):
-                found[name] = "a row counter (it rises by the same step on every row)"
+        if (_is_counter(few, np.array([0]), np.array([len(few)]), np.ones(len(few), bool))
+                and _is_counter(column, starts, stops, observed)):
+            found[name] = "a row counter (it rises by the same step on every row)"
             continue
         if probe_dates is None:
             continue
+        # several parts can agree on the probe (day of month and day of year in January): try each
         for part, head in probe_dates.items():
-            if np.array_equal(few, np.asarray(head, dtype=few.dtype)):
-                if whole_dates is None:
-                    whole_dates = _date_parts(pd.DatetimeIndex(dates))
-                if _repeats(column, np.asarray(whole_dates[part], dtype=column.dtype), observed):
-                    found[name] = f"the {part} of the date column"
+            if not np.array_equal(few, np.asarray(head, dtype=few.dtype)):
+                continue
+            if whole_dates is None:
+                whole_dates = _date_parts(pd.DatetimeIndex(dates))
+            if _repeats(column, np.asarray(whole_dates[part], dtype=column.dtype), observed):
+                found[name] = f"the {part} of the date column"
                 break
     return found

@@ -296,18 +296,19 @@ def _sparse_columns(values: np.ndarray, train_rows: np.ndarray, rows: _Rows, nam
 
 
 def _choose_features(table: Table, values: np.ndarray, observed: np.ndarray, train: _TrainStats,
-                     train_rows: np.ndarray, rows: _Rows, max_share: float,
+                     train_rows: np.ndarray, rows: _Rows, max_share: float, drop_derived: bool,
                      warnings: list[str]) -> _FeatureChoice:
     """Drops the candidates (``values``, one column per table.features) too sparse in some group's
     train rows or that only count the rows or repeat the date (unless --features named them), and
     those constant on the train split; refuses one that is entirely missing or has no train value."""
     names = table.features
-    derived = {} if table.features_chosen else derived_columns(
-        values, names, rows.starts, rows.stops, rows.observed,
+    derived = {} if table.features_chosen or not drop_derived else derived_columns(
+        values, names, rows.starts, rows.stops, train_rows,
         table.frame[table.date_col].to_numpy() if table.date_col else None)
     for name, what in derived.items():
         warnings.append(f"column '{name}' is {what}, not a measurement, and was dropped: as an input it tells "
-                        f"the model where a window sits in time (name it in --features to keep it)")
+                        f"the model where a window sits in time (--derived_columns keep, or naming it in "
+                        f"--features, keeps it)")
     complete = bool(np.all(observed == len(values)))
     sparse = {} if table.features_chosen or (complete and max_share >= 0) else _sparse_columns(
         values, train_rows, rows, names, max_share)
@@ -655,7 +656,7 @@ def prepare(args) -> PreparedData:
     marked = _mark_missing(candidates, sentinels)
     train = _train_stats(candidates, train_rows)
     choice = _choose_features(table, candidates, marked["observed"], train, train_rows, rows,
-                              args.max_missing_share, warnings)
+                              args.max_missing_share, args.derived_columns == "drop", warnings)
     keep = choice.keep
     inputs = _scaled_inputs(_keep_columns(candidates, keep), choice.features, marked["observed"][keep],
                             train.mean[keep], train.std[keep], rows, args.max_gap)

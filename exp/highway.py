@@ -31,6 +31,8 @@ def start_highway(model, train: WindowSet, class_weights: torch.Tensor | None, s
     weights = None if class_weights is None else class_weights.double().numpy()[labels]
     present = np.unique(labels)
     if len(present) < 2:
+        model.highway.weight.zero_()
+        model.highway.bias.zero_()
         return "highway: the train windows hold one class only; it starts at zero"
     regression = LogisticRegression(max_iter=2000, random_state=seed).fit(features, labels, sample_weight=weights)
     coef, intercept = regression.coef_, regression.intercept_

@@ -93,8 +93,10 @@ def test_a_highway_run_is_recorded_and_retests_to_the_same_numbers(workspace, ca
     assert json.loads((run_dir / "metrics_retest.json").read_text())["macro_f1"] == trained["macro_f1"]
 
 
-def test_a_run_saved_before_the_highway_existed_reads_as_without_it():
+def test_a_run_saved_before_these_flags_reads_as_it_ran():
     from utils.config import flat_saved
 
-    assert flat_saved({"format": 2, "model": {"model": "timer_xl_classifier"}})["highway"] == "off"
-    assert flat_saved({"model": "timer_xl_classifier"})["highway"] == "off"
+    then = {"highway": "off", "input_noise": 0.0, "mixup": 0.0, "derived_columns": "keep"}
+    for saved in ({"format": 2, "model": {"model": "timer_xl_classifier"}}, {"model": "timer_xl_classifier"}):
+        assert {k: flat_saved(saved)[k] for k in then} == then
+    assert flat_saved({"format": 2, "data": {"derived_columns": "drop"}})["derived_columns"] == "drop"

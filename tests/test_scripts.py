@@ -160,7 +160,17 @@ def test_the_cross_fitted_threshold_is_never_chosen_on_the_windows_it_decides():
     labels = np.array([0, 0, 1, 1, 0, 0, 1, 1])
     # the first half separates at 0.35, the second at 0.75: each half gets the other's threshold
     prob = np.array([0.1, 0.3, 0.4, 0.9, 0.5, 0.7, 0.8, 0.9])
-    assert crossfit(labels, prob, 1).tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+    assert crossfit(labels, prob, 1, np.arange(8)).tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+    # two stations over the same dates, one after the other: the halves are periods, not stations
+    station_a, station_b = prob[[0, 1, 4, 5]], prob[[2, 3, 6, 7]]
+    by_station = np.concatenate([station_a, station_b])
+    by_station_labels = labels[[0, 1, 4, 5, 2, 3, 6, 7]]
+    times = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    decided = crossfit(by_station_labels, by_station, 1, times)
+    early = np.array([True, True, False, False, True, True, False, False])
+    from exp.threshold import tune_threshold
+    t_early, _ = tune_threshold(by_station_labels[early], by_station[early], 1, "macro_f1")
+    assert decided[~early].tolist() == (by_station[~early] >= t_early).astype(int).tolist()
 
 
 def test_the_threshold_check_reads_a_finished_run(tmp_path):

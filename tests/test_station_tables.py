@@ -298,7 +298,31 @@ def test_row_numbers_and_parts_of_the_date_are_dropped_with_a_line_each(tmp_path
     assert data.features == ["tp_mm", "rh", "t2m_c", "pressure_tendency"]
     lines = [w for w in data.report.warnings if "not a measurement" in w]
     assert len(lines) == 5 and lines[0].startswith("column 'rownames' is a row counter")
-    assert "name it in --features to keep it" in lines[0]
+    assert "(--derived_columns keep, or naming it in --features, keeps it)" in lines[0]
+    kept = prepare(data_args(save(frame, tmp_path), embed="none", derived_columns="keep"))
+    assert kept.report.dropped_derived == {} and {"rownames", "month", "hour"} <= set(kept.features)
+
+
+@pytest.mark.parametrize("start, freq, periods", [
+    ("2014-09-01", "D", 400),      # day of year rises by one like a counter on the first rows, not past New Year
+    ("2015-01-01", "h", 24 * 80),  # in January day of month equals day of year on the first rows
+])
+def test_parts_of_the_date_that_agree_on_the_first_rows_are_still_told_apart(tmp_path, start, freq, periods):
+    stamps = pd.date_range(start, periods=periods, freq=freq)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"date": stamps, "rain": rng.gamma(1.0, 1.0, periods) * (rng.random(periods) < 0.4),
+                          "rh": rng.normal(70, 5, periods), "doy": stamps.day_of_year, "dom": stamps.day})
+    data = prepare(data_args(save(frame, tmp_path), group_col="", target_from="rain", embed="none"))
+    assert data.report.dropped_derived == {"doy": "the day of year of the date column",
+                                           "dom": "the day of month of the date column"}
+
+
+def test_only_train_rows_decide_what_is_a_counter(tmp_path):
+    frame = rain_table(n_rows=200, groups=("coast",))
+    frame["obs"] = np.arange(200.0)
+    frame.loc[180:, "obs"] = 0.0          # restarts in the test period: only test rows say it is no counter
+    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
+    assert "obs" in data.report.dropped_derived
 
 
 def test_the_run_header_names_the_dropped_counters(tmp_path, capsys):

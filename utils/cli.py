@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max_missing_share", type=float, default=0.5,
                    help="drop (for all groups) an automatically chosen feature missing in more than this share of "
                         "any group's train rows; --features keeps what it names")
+    g.add_argument("--derived_columns", default="drop", choices=["drop", "keep"],
+                   help="drop: an automatically chosen column that only counts the rows or repeats a part of the date "
+                        "(year, month, day, hour, day of year) is dropped with a warning; keep: it is an input")
     g.add_argument("--embed", default="timeF", choices=["timeF", "none"],
                    help="timeF: add each row's hour of day and day of year (sin/cos, from its own timestamp) as "
                         "input variables, for tables with a date column; none: only the file's columns")

@@ -113,6 +113,7 @@ class DataConfig:
     duplicates: str
     max_gap: int
     max_missing_share: float
+    derived_columns: str
     embed: str
     freq: str | None
     val_ratio: float
@@ -354,16 +355,22 @@ def flat_saved(saved: dict) -> dict[str, Any]:
         for key in SECTIONS:
             out.update(saved.get(key, {}))
         out["explicit"] = saved.get("explicit", [])
-        out.setdefault("highway", "off")  # came later: an older run's network had none
-        return out
+        return _before_these_flags(out)
     old = dict(saved)
     old.setdefault("embed", "none")  # calendar covariates came later: an older run had none
-    old.setdefault("highway", "off")  # so did the highway
     if isinstance(old.get("amp"), bool):  # --amp was a switch: on meant bf16 autocast on CUDA
         old["amp"] = "bf16" if old["amp"] else "off"
     if isinstance(old.get("threshold_tuning"), bool):  # so was --threshold_tuning
         old["threshold_tuning"] = "on" if old["threshold_tuning"] else "off"
-    return old
+    return _before_these_flags(old)
+
+
+def _before_these_flags(options: dict[str, Any]) -> dict[str, Any]:
+    """A run saved before these options existed ran as they were then: no highway, no noise, no
+    mixup, and every column the data step chose kept (re-test and --resume need the same inputs)."""
+    for name, then in (("highway", "off"), ("input_noise", 0.0), ("mixup", 0.0), ("derived_columns", "keep")):
+        options.setdefault(name, then)
+    return options
 
 
 def read_run_config(path: Path | str) -> dict[str, Any]:
