@@ -46,6 +46,9 @@ DATE_PATTERN = r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|(?:19|20)\d\d"  # 2013-01-05, 5
 # exactly the cells pandas sees as missing
 PANDAS_NA = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
              "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+# a table without a date column may spell its date out in these (lower-cased) columns
+DATE_PART_NAMES = {"year": ("year", "yr", "yyyy"), "month": ("month", "mon", "mo", "mm"),
+                   "day": ("day", "dd", "dom", "day_of_month"), "hour": ("hour", "hr", "hh")}
 SAMPLE_ROWS = 10_000                # rows pandas types first, so the fast reader gives every column pandas' type
 DATE_BLOCK = 65_536                 # rows of date text parsed at once (pandas makes a Python string of each)
 THREADED_READ_BYTES = 512 * 2**20     # files at least this large are read on every core (see _read_fast)
@@ -299,9 +302,9 @@ def _read_exact(path: Path, na_tokens: list[str] | None, group_col: str | None) 
     frame.columns = [str(c).strip() for c in frame.columns]
     if len(frame.columns) == 1:
         only = frame.columns[0]
-        hint = next((f" it looks separated by {name}" for sep, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'"))
-                     if sep in only), "")
-        raise UserError(f"{path}: reads as a single column ({only[:60]!r}), not a CSV table;{hint or ' '}"
+        hint = next((f" it looks separated by {name};" for sep, name in
+                     ((";", "';'"), ("\t", "tabs"), ("|", "'|'"), (" ", "spaces")) if sep in str(only).strip()), "")
+        raise UserError(f"{path}: reads as a single column ({only[:60]!r}), not a CSV table;{hint}"
                         " save it comma-separated with a header row")
     if frame.empty:
         raise UserError(f"{path}: has a header but no data rows")
@@ -450,6 +453,33 @@ def _find_date_column(frame: pd.DataFrame, requested: str | None, path: Path,
         return None, None
     named = [c for c in candidates if c.lower() in DATE_NAMES]
     return (named or candidates)[0], "values"
+
+
+def _date_from_parts(frame: pd.DataFrame, reserved: set[str]) -> tuple[str, list[str]] | None:
+    """A table with no date column but year, month and day (and hour) columns, as station exports
+    and crop-model weather files often are: those columns' names, and the name of a new date column
+    built from them. None unless every row makes a valid date (a table whose 'day' is something
+    else stays undated)."""
+    names = {str(c).strip().lower(): c for c in frame.columns if c not in reserved}
+    parts = {}
+    for part, spellings in DATE_PART_NAMES.items():
+        found = [names[s] for s in spellings if s in names]
+        if found:
+            parts[part] = found[0]
+    if not {"year", "month", "day"} <= set(parts):
+        return None
+    values = {}
+    for part, column in parts.items():
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        if numbers.isna().any() or not (numbers == numbers.round()).all():
+            return None
+        values[part] = numbers.astype(np.int64)
+    stamps = pd.to_datetime(pd.DataFrame(values), errors="coerce")
+    if stamps.isna().any():
+        return None
+    name = next(n for n in ("date", "date_from_parts", "__date__") if n not in frame.columns)
+    frame[name] = stamps
+    return name, list(parts.values())
 
 
 def _parse_dates(frame: pd.DataFrame, col: str, path: Path) -> tuple[pd.Series, str]:
@@ -663,6 +693,10 @@ def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: boo
         _require_column(frame, path, name, "--features")
     date_col, date_how = _find_date_column(frame, args.date_col, path,
                                            {c for c in (group_col, label_col, source_col) if c} | set(requested))
+    if date_col is None:
+        built = _date_from_parts(frame, {c for c in (group_col, label_col, source_col) if c})
+        if built is not None:
+            date_col, date_how = built[0], f"built from the columns {', '.join(map(str, built[1]))}"
     for name in requested:
         if name in (date_col, group_col, label_col):
             raise UserError(f"--features: '{name}' is the date, group or label column and cannot be a feature")

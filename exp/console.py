@@ -67,7 +67,8 @@ def table_summary(report: TableReport) -> list[str]:
         f"  features ({report.n_features}): {', '.join(report.features)}",
     ]
     if report.date_col:
-        found = " (found by its values)" if report.date_col_found_by == "values" else ""
+        how = report.date_col_found_by or ""
+        found = (" (found by its values)" if how == "values" else f" ({how})" if how.startswith("built from") else "")
         if report.date_format not in (None, "inferred format", "datetime"):
             found += f", read as {report.date_format}"
         lines.append(f"  time: column '{report.date_col}'{found}, step {report.time_step}")
@@ -154,7 +155,7 @@ def metrics_table(metrics: dict, title: str) -> list[str]:
         lines.append(f"verification (event = class {metrics['pos_label']}): POD {_fmt(v['pod'], 0)}  FAR {_fmt(v['far'], 0)}  "
                      f"CSI {_fmt(v['csi'], 0)}  bias {_fmt(v['frequency_bias'], 0)}  Brier {_fmt(v['brier'], 0)}  "
                      f"ECE {_fmt(v['ece'], 0)}")
-    lines += [f"WARNING: {line}" for line in metrics.get("warnings", [])]
+    lines += [f"WARNING: {line}" for line in metrics.get("warnings", []) + metrics.get("probability_warnings", [])]
     return lines
 
 

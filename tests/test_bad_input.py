@@ -78,6 +78,10 @@ CASES = [
     ("not a CSV (binary)", lambda p: write(p, raw=b"\x89PNG\r\n\x1a\n\x00\xff\xfe" * 50), RAIN, "cannot be read as CSV"),
     ("not a CSV (semicolons)", lambda p: write(p, text="date;tp_mm\n2020-01-01;0\n"), RAIN,
      "reads as a single column ('date;tp_mm'), not a CSV table; it looks separated by ';'"),
+    ("not a CSV (spaces, as crop-model weather files are)",
+     lambda p: write(p, text="Day Month Year Prcp(mm)\n1 1 1982 0.0\n"), RAIN,
+     "reads as a single column ('Day Month Year Prcp(mm)'), not a CSV table; it looks separated by spaces; "
+     "save it comma-separated with a header row"),
     ("label column missing", lambda p: write(p), ["--target", "rain_tomorrow"],
      "column 'rain_tomorrow' (from --target) not found; the file has: timestamp, region, tp_mm, rh, t2m_c, station_name"),
     ("a column name off by its case", lambda p: write(p), ["--target_from", "TP_mm", "--rain_threshold", "1"],

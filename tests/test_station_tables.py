@@ -355,3 +355,24 @@ def test_a_counter_named_in_features_is_kept(tmp_path):
     frame["obs"] = np.arange(len(frame)) * 2
     data = prepare(data_args(save(frame, tmp_path), embed="none", features="rh,obs"))
     assert data.features == ["rh", "obs"] and data.report.dropped_derived == {}
+
+
+# --------------------------------------------------------------- a date spelled out in parts
+def test_a_table_without_a_date_column_gets_one_from_its_year_month_day_columns(tmp_path, capsys):
+    frame = rain_table(n_rows=200, groups=("coast",), freq="D")
+    stamps = pd.to_datetime(frame.pop("timestamp"))
+    frame.insert(0, "Day", stamps.dt.day)
+    frame.insert(0, "Month", stamps.dt.month)
+    frame.insert(0, "Year", stamps.dt.year)
+    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
+    assert data.report.date_col == "date" and data.report.date_col_found_by == "built from the columns Year, Month, Day"
+    assert data.report.time_step == "1 days 00:00:00"
+    assert data.features == ["tp_mm", "rh", "t2m_c"]           # the parts themselves are then dropped
+    assert set(data.report.dropped_derived) == {"Year", "Month", "Day"}
+
+
+def test_parts_that_do_not_make_dates_leave_the_table_undated(tmp_path):
+    frame = rain_table(n_rows=60, groups=("coast",)).drop(columns="timestamp")
+    frame["year"], frame["month"], frame["day"] = 2015, 13, 1       # month 13: not a date
+    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
+    assert data.report.date_col is None
