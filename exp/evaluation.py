@@ -97,6 +97,18 @@ def beaten_by(metrics: dict) -> list[str]:
     return lines
 
 
+def probability_warnings(metrics: dict) -> list[str]:
+    """A line when the model's probabilities are worse than always forecasting the train rate
+    (negative Brier skill). Kept apart from ``warnings``, which say whether a baseline wins: the
+    decisions may beat every baseline while the probabilities behind them do not."""
+    skill = (metrics.get("verification") or {}).get("brier_skill")
+    if skill is None or skill >= 0:
+        return []
+    return [f"the model's probabilities score worse than always forecasting the train rate (Brier skill "
+            f"{skill:.4f}): read its decisions, not p(rain); class weights (--class_weights) shift the "
+            "probabilities toward the rare class"]
+
+
 def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str = "macro_f1",
                 threshold: dict | None = None) -> dict:
     """The model's metrics under its decision rule (argmax, or ``threshold`` = {"threshold",
@@ -119,6 +131,7 @@ def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str
                                                data.report.train_share(pos_label))
     metrics["baselines"] = baselines_for(data, split, pos_label, metric)
     metrics["warnings"] = beaten_by(metrics)
+    metrics["probability_warnings"] = probability_warnings(metrics)
     return metrics
 
 

@@ -77,7 +77,8 @@ def retest_runs(args, log: RunLog) -> list[Path]:
             log(line)
         if (run_dir / "metrics.json").exists():
             trained = {k: v for k, v in read_json(run_dir / "metrics.json").items() if k not in SESSION_KEYS}
-            again = read_json(run_dir / "metrics_retest.json")
+            # a key newer than the trained run's metrics.json (probability_warnings) is not a difference
+            again = {k: v for k, v in read_json(run_dir / "metrics_retest.json").items() if k in trained}
             if trained == again:
                 log("re-test metrics are identical to metrics.json from training")
             elif agree(trained, again):

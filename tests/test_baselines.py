@@ -166,3 +166,16 @@ def test_a_label_column_is_dated_by_its_own_row(tmp_path):
     for month in np.unique(dates[test.ends].month):
         rate = train.labels[dates[train.ends].month == month].mean()
         assert np.allclose(forecast.probability[dates[test.ends].month == month, 1], rate)
+
+
+def test_probabilities_worse_than_the_train_rate_get_their_own_warning():
+    from exp.evaluation import beaten_by, probability_warnings
+
+    metrics = {"macro_f1": 0.7, "verification": {"hss": 0.4, "brier_skill": -0.22},
+               "baselines": {"persistence": {"macro_f1": 0.6, "verification": {"hss": 0.3}}}}
+    assert beaten_by(metrics) == []      # the decisions still beat every baseline
+    (line,) = probability_warnings(metrics)
+    assert line.startswith("the model's probabilities score worse than always forecasting the train rate "
+                           "(Brier skill -0.2200)")
+    metrics["verification"]["brier_skill"] = 0.1
+    assert probability_warnings(metrics) == []
