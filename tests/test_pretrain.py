@@ -2,6 +2,7 @@
 import argparse
 import json
 
+import pytest
 import torch
 
 from conftest import rain_table
@@ -82,3 +83,11 @@ def test_skip_test_pretrains_on_the_training_period_and_never_scores_the_test_pe
     # a classification run always scores its test split: the flag is refused there
     assert main(["--skip_test", "--root_path", str(tmp_path), "--data_path", "rain.csv"]) == 2
     assert "--skip_test applies to --task_name pretrain" in capsys.readouterr().err
+
+
+
+@pytest.mark.parametrize("flag, value", [("--input_noise", "0.3"), ("--mixup", "0.2"), ("--highway", "on")])
+def test_a_classification_only_flag_is_refused_by_pretraining(tmp_path, capsys, flag, value):
+    assert main(["--task_name", "pretrain", "--model", "timer_xl", flag, value, "--root_path", str(tmp_path),
+                 "--data_path", "rain.csv"]) == 2
+    assert f"{flag} applies to classification runs" in capsys.readouterr().err

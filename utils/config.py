@@ -317,6 +317,10 @@ class Config:
             raise UserError("--patience has no effect with --select_epoch last (no early stopping); drop one of them")
         task = self.run_config.task_name
         if task == "pretrain":
+            for flag in ("input_noise", "mixup", "highway"):
+                if flag in given:
+                    raise UserError(f"--{flag} applies to classification runs; --task_name pretrain trains the "
+                                    "forecaster without it: drop the flag here and give it to the classification run")
             if self.model_config.model not in FORECASTERS:
                 raise UserError(f"--task_name pretrain trains a forecaster ({', '.join(sorted(FORECASTERS))}), "
                                 f"not {self.model_config.model}")
