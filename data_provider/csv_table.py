@@ -461,11 +461,8 @@ def _date_from_parts(frame: pd.DataFrame, reserved: set[str]) -> tuple[str, list
     built from them. None unless every row makes a valid date (a table whose 'day' is something
     else stays undated)."""
     names = {str(c).strip().lower(): c for c in frame.columns if c not in reserved}
-    parts = {}
-    for part, spellings in DATE_PART_NAMES.items():
-        found = [names[s] for s in spellings if s in names]
-        if found:
-            parts[part] = found[0]
+    parts = {part: next(names[s] for s in spellings if s in names)
+             for part, spellings in DATE_PART_NAMES.items() if any(s in names for s in spellings)}
     if not {"year", "month", "day"} <= set(parts):
         return None
     values = {}
@@ -691,10 +688,10 @@ def load_table(args, label_mapping: dict[str, int] | None = None, unlabeled: boo
     requested = _split_names(args.features)
     for name in requested:
         _require_column(frame, path, name, "--features")
-    date_col, date_how = _find_date_column(frame, args.date_col, path,
-                                           {c for c in (group_col, label_col, source_col) if c} | set(requested))
+    roles = {c for c in (group_col, label_col, source_col) if c}
+    date_col, date_how = _find_date_column(frame, args.date_col, path, roles | set(requested))
     if date_col is None:
-        built = _date_from_parts(frame, {c for c in (group_col, label_col, source_col) if c})
+        built = _date_from_parts(frame, roles)
         if built is not None:
             date_col, date_how = built[0], f"built from the columns {', '.join(map(str, built[1]))}"
     for name in requested:

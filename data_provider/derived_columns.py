@@ -25,6 +25,14 @@ def _date_parts(dates: pd.DatetimeIndex) -> dict[str, np.ndarray]:
             "day of year": dates.day_of_year}
 
 
+def _even_step(values: np.ndarray) -> float | None:
+    """The step by which ``values`` rise from each one to the next, when it is one positive step."""
+    if np.isnan(values).any():
+        return None
+    diffs = np.diff(values.astype(np.float64))
+    return float(diffs[0]) if diffs[0] > 0 and np.all(diffs == diffs[0]) else None
+
+
 def _is_counter(column: np.ndarray, starts: np.ndarray, stops: np.ndarray, observed: np.ndarray) -> bool:
     """Rises by one positive step between consecutive observed rows, the same in every group."""
     steps = set()
@@ -32,18 +40,15 @@ def _is_counter(column: np.ndarray, starts: np.ndarray, stops: np.ndarray, obser
         values = column[first:stop][observed[first:stop]]
         if len(values) < 2:
             continue
-        if np.isnan(values).any():
+        step = _even_step(values)
+        if step is None:
             return False
-        diffs = np.diff(values.astype(np.float64))
-        if not (diffs[0] > 0 and np.all(diffs == diffs[0])):
-            return False
-        steps.add(float(diffs[0]))
+        steps.add(step)
     return len(steps) == 1
 
 
-def _repeats(column: np.ndarray, part: np.ndarray, observed: np.ndarray) -> bool:
-    values = column[observed]
-    return len(values) > 0 and not np.isnan(values).any() and np.array_equal(values, part[observed])
+def _repeats(values: np.ndarray, part: np.ndarray) -> bool:
+    return len(values) > 0 and not np.isnan(values).any() and np.array_equal(values, part)
 
 
 def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, stops: np.ndarray,
@@ -66,30 +71,32 @@ def derived_columns(values: np.ndarray, names: list[str], starts: np.ndarray, st
     shifts = [0] + [h for h in range(-14, 15) if h != 0]
     probe_parts = {} if probe_stamps is None else {
         h: _date_parts(probe_stamps + pd.Timedelta(hours=h)) for h in shifts}
-    whole_parts: dict[int, dict[str, np.ndarray]] = {}
+    observed_dates = None if dates is None else pd.DatetimeIndex(dates[observed])
+    whole_parts: dict[int, dict[str, np.ndarray]] = {}   # per shift, made once a probe agrees
     found = {}
     for j, name in enumerate(names):
         column = values[:, j]
         few = column[probe]
-        if (_is_counter(few, np.array([0]), np.array([len(few)]), np.ones(len(few), bool))
-                and _is_counter(column, starts, stops, observed)):
+        if len(few) >= 2 and _even_step(few) is not None and _is_counter(column, starts, stops, observed):
             found[name] = "a row counter (it rises by the same step on every row)"
             continue
-        found.update({name: what for what in [_date_part(column, few, probe_parts, whole_parts, dates, observed)]
-                      if what})
+        what = _date_part(column[observed], few, probe_parts, whole_parts, observed_dates)
+        if what:
+            found[name] = what
     return found
 
 
-def _date_part(column: np.ndarray, few: np.ndarray, probe_parts: dict, whole_parts: dict, dates,
-               observed: np.ndarray) -> str | None:
-    """Which part of the (shifted) date ``column`` repeats on every observed row, if any. Several
-    parts can agree on the probe (day of month and day of year in January): each is tried."""
+def _date_part(column: np.ndarray, few: np.ndarray, probe_parts: dict, whole_parts: dict,
+               dates: pd.DatetimeIndex | None) -> str | None:
+    """Which part of the (shifted) ``dates`` the ``column`` repeats on every row (both taken on the
+    observed rows), if any. Several parts can agree on the probe (day of month and day of year in
+    January): each is tried."""
     for shift, parts in probe_parts.items():
         for part, head in parts.items():
             if not np.array_equal(few, np.asarray(head, dtype=few.dtype)):
                 continue
             if shift not in whole_parts:
-                whole_parts[shift] = _date_parts(pd.DatetimeIndex(dates) + pd.Timedelta(hours=shift))
-            if _repeats(column, np.asarray(whole_parts[shift][part], dtype=column.dtype), observed):
+                whole_parts[shift] = _date_parts(dates + pd.Timedelta(hours=shift))
+            if _repeats(column, np.asarray(whole_parts[shift][part], dtype=column.dtype)):
                 return f"the {part} of the date column" + (f" shifted by {shift:+d} h (a local time)" if shift else "")
     return None

@@ -126,11 +126,16 @@ def test_transfer_sh_starts_from_the_pretraining_run_on_the_same_data_and_featur
     assert "set PRETRAIN_MODEL_PATH" in done.stderr
 
 
-def test_the_speed_benchmark_measures_each_precision_it_is_given():
+def load_script(name):
     import importlib.util
-    spec = importlib.util.spec_from_file_location("benchmark", ROOT / "scripts" / "benchmark.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_speed_benchmark_measures_each_precision_it_is_given():
+    benchmark = load_script("benchmark")
     for precision in ("fp32", "bf16", "fp16"):
         row = benchmark.measure("tiny", 96, 2, 1, "cpu", "sdpa", precision)
         assert row["precision"] == precision and row["train_samples_per_s"] > 0 and row["fp16_skipped_steps"] >= 0
@@ -144,14 +149,6 @@ def test_the_quality_table_reruns_from_one_command():
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2] == "1" and float(cells[3].split()[0]) > 0          # one seed; its validation macro-F1
     assert cells[4] == "218" and "/" in cells[10]                       # the test windows; persistence beside
-
-
-def load_script(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_cross_fitted_threshold_is_never_chosen_on_the_windows_it_decides():
