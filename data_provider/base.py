@@ -139,11 +139,13 @@ class TableReport(DataReport):
     dropped_sparse: list[str] = field(default_factory=list)
     dropped_constant: list[str] = field(default_factory=list)
     dropped_derived: dict[str, str] = field(default_factory=dict)   # row counters, parts of the date
+    dropped_costly: dict[str, float] = field(default_factory=dict)  # share of train windows each alone removed
     replaced: dict[str, int] = field(default_factory=dict)
     cleaning: dict[str, dict[str, int]] = field(default_factory=dict)   # per column: what was marked and filled
     na_values: str | None = None
     max_gap: int | None = None
     max_missing_share: float | None = None
+    max_window_loss: float | None = None
     split_ratios: list[float] = field(default_factory=list)
     split: dict[str, Any] = field(default_factory=dict)             # kind, val_from, test_from
     by_group: dict[str, dict] = field(default_factory=dict)         # per group, per split: windows, dropped

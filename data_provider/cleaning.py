@@ -81,3 +81,34 @@ def too_sparse(missing_counts: np.ndarray, train_counts: np.ndarray, groups, nam
         if over:
             out[name] = over
     return out
+
+
+def costly_columns(missing: np.ndarray, ends: np.ndarray, seq_len: int, max_share: float) -> list[tuple[int, int]]:
+    """Columns whose missing steps alone cost more than ``max_share`` of the windows ending on
+    ``ends`` (each window [t - seq_len + 1, t] inside one group), worst first, as (column, windows
+    it alone removes). A few missing hours in one column (a barometer's) can put a gap in most
+    week-long windows while every other column is complete; such a column costs more windows than
+    it can be worth. Greedy: once the worst column is out, the next is judged without it, so a
+    column that blocks windows only together with one already dropped is counted then.
+    ``missing``: [rows, columns] bool, after filling."""
+    if not len(ends) or not missing.any():
+        return []
+    starts = ends - seq_len + 1
+    per_row = missing.sum(axis=1, dtype=np.int32)
+    chosen: list[tuple[int, int]] = []
+    left = [j for j in range(missing.shape[1]) if missing[:, j].any()]
+    while left:
+        gains = []
+        for j in left:
+            column = missing[:, j]
+            in_column = np.concatenate(([0], np.cumsum(column, dtype=np.int64)))
+            elsewhere = np.concatenate(([0], np.cumsum((per_row - column) > 0, dtype=np.int64)))
+            only_here = ((in_column[ends + 1] - in_column[starts]) > 0) & ((elsewhere[ends + 1] - elsewhere[starts]) == 0)
+            gains.append(int(only_here.sum()))
+        best = int(np.argmax(gains))
+        if gains[best] <= max_share * len(ends):
+            break
+        j = left.pop(best)
+        chosen.append((j, gains[best]))
+        per_row -= missing[:, j]
+    return chosen

@@ -8,6 +8,8 @@ Order of operations, each chosen so that no window sees anything from after its 
 4. features missing in more than ``--max_missing_share`` of a group's train rows are dropped, as
    are columns constant on train; mean/std come from observed train values only;
 5. missing inputs take the last observed value up to ``--max_gap`` steps back (never a later one);
+   a feature whose remaining gaps alone would remove more than ``--max_window_loss`` of the train
+   windows is then dropped;
 6. labels come from observed values only: a label period with a missing step gives no label;
 7. a window is kept when all its steps are present, its label is known and its label period ends
    inside its own split; every other window is counted under the rule that dropped it.
@@ -19,7 +21,7 @@ column in float64, so that no total flips at the threshold.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mmap
@@ -278,6 +280,7 @@ class _FeatureChoice:
     sparse: dict[str, dict[str, float]]       # dropped as too sparse: {column: {group: share}}
     constant: list[str]                       # dropped as constant on the train split
     derived: dict[str, str]                   # dropped as a row counter or a part of the date: {column: which}
+    costly: dict[str, float] = field(default_factory=dict)   # dropped for the train windows they alone cost: {column: share}
 
 
 def _sparse_columns(values: np.ndarray, train_rows: np.ndarray, rows: _Rows, names: list[str],
@@ -347,6 +350,33 @@ class _Inputs:
     missing_share: dict[str, float]   # share of rows missing before filling, per feature
     filled: np.ndarray                # [features] cells filled from an earlier step
     still_missing: np.ndarray         # [features] cells missing after filling
+
+
+def _without_costly_columns(inputs: _Inputs, choice: _FeatureChoice, row_split: np.ndarray, rows: _Rows,
+                            seq_len: int, max_share: float, warnings: list[str]) -> tuple[_Inputs, _FeatureChoice]:
+    """Drops (for all groups) each column whose missing steps, after filling, alone remove more
+    than ``max_share`` of the train windows (cleaning.costly_columns), judged on the train split's
+    rows only; the inputs and the choice without them. Nothing to drop: both as they were."""
+    if max_share >= 1:
+        return inputs, choice
+    in_train = np.flatnonzero(row_split == 0)
+    ends = in_train[in_train - seq_len + 1 >= rows.starts[rows.group_ids[in_train]]]
+    costly = cleaning.costly_columns(inputs.missing, ends, seq_len, max_share)
+    if not costly:
+        return inputs, choice
+    for j, windows in costly:
+        warnings.append(f"column '{choice.features[j]}' alone has a missing step in {windows:,} of the {len(ends):,} "
+                        f"train windows ({windows / len(ends):.0%}, over --max_window_loss {max_share:g}) and was "
+                        "dropped for all groups; naming it in --features, or --max_window_loss 1, keeps it")
+    gone = {j for j, _ in costly}
+    stay = [i for i in range(len(choice.features)) if i not in gone]
+    names = [choice.features[i] for i in stay]
+    inputs = _Inputs(np.ascontiguousarray(inputs.data[:, stay]), inputs.missing[:, stay], inputs.mean[stay],
+                     inputs.std[stay], {name: inputs.missing_share[name] for name in names}, inputs.filled[stay],
+                     inputs.still_missing[stay])
+    choice = replace(choice, features=names, keep=[choice.keep[i] for i in stay],
+                     costly={choice.features[j]: windows / len(ends) for j, windows in costly})
+    return inputs, choice
 
 
 def _scaled_inputs(values: np.ndarray, features: list[str], observed: np.ndarray, mean: np.ndarray,
@@ -563,6 +593,7 @@ def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: i
         dropped_sparse=choice.sparse,
         dropped_constant=choice.constant,
         dropped_derived=choice.derived,
+        dropped_costly=choice.costly,
         replaced=table.replaced,
         cleaning={
             name: {
@@ -576,6 +607,7 @@ def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: i
         na_values=args.na_values,
         max_gap=args.max_gap,
         max_missing_share=args.max_missing_share,
+        max_window_loss=args.max_window_loss,
         split_ratios=list(ratios),
         split={"kind": "time" if table.date_col else "positional",
                "val_from": _format_date(split.val_from), "test_from": _format_date(split.test_from)},
@@ -660,6 +692,9 @@ def prepare(args) -> PreparedData:
     keep = choice.keep
     inputs = _scaled_inputs(_keep_columns(candidates, keep), choice.features, marked["observed"][keep],
                             train.mean[keep], train.std[keep], rows, args.max_gap)
+    if not table.features_chosen:
+        inputs, choice = _without_costly_columns(inputs, choice, split.row_split, rows, seq_len,
+                                                 args.max_window_loss, warnings)
     del candidates                  # the scaled features live on in inputs.data (or the calendar array below)
     data, features, calendar = _with_calendar(inputs, choice.features, table, rows, args.embed, args.freq)
     labels = _row_labels(table, unlabeled, args.n_classes, args.rain_threshold, horizon, sentinels, rows)

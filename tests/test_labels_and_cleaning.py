@@ -62,3 +62,23 @@ def test_a_column_sparse_in_one_groups_train_rows_is_named_with_that_group():
     train = np.array([True, True, True, True, False])
     groups = np.array([0, 0, 1, 1, 1])
     assert cleaning.sparse_columns(missing, train, groups, ["rh", "gust"], max_share=0.5) == {"gust": {"0": 1.0}}
+
+
+def test_a_column_whose_gaps_alone_cost_most_windows_is_chosen_and_one_costing_few_is_not():
+    rows, seq_len = 200, 24
+    missing = np.zeros((rows, 3), dtype=bool)
+    missing[::30, 0] = True          # one hour in 30: nearly every 24-hour window holds one
+    missing[100, 1] = True           # one hour: 24 windows
+    ends = np.arange(seq_len - 1, rows)
+    assert cleaning.costly_columns(missing, ends, seq_len, 0.25) == [(0, 123)]   # 141 windows hold a gap of column 0; 18 of them one of column 1 too
+    assert cleaning.costly_columns(missing, ends, seq_len, 0.9) == []
+    # a window blocked by both columns is the first one's only once the worst is out
+    both = missing.copy()
+    both[::30, 1] = True
+    assert cleaning.costly_columns(both, ends, seq_len, 0.25) == []      # neither alone removes any window
+
+
+def test_a_row_missing_in_every_column_is_no_columns_fault():
+    missing = np.zeros((100, 2), dtype=bool)
+    missing[::10] = True                      # whole empty rows: dropping a column cannot bring them back
+    assert cleaning.costly_columns(missing, np.arange(23, 100), 24, 0.1) == []

@@ -376,3 +376,22 @@ def test_parts_that_do_not_make_dates_leave_the_table_undated(tmp_path):
     frame["year"], frame["month"], frame["day"] = 2015, 13, 1       # month 13: not a date
     data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
     assert data.report.date_col is None
+
+
+# --------------------------------------------------------- a sensor whose few gaps empty most windows
+def test_a_column_whose_few_gaps_remove_most_train_windows_is_dropped_and_said(tmp_path):
+    frame = rain_table(n_rows=400, groups=("coast", "andes"), freq="1h")
+    frame.loc[frame.index % 30 == 7, "t2m_c"] = np.nan         # 3% of hours, but one in every 30
+    path = save(frame, tmp_path)
+    data = prepare(data_args(path, seq_len=24, max_gap=0))
+    assert "t2m_c" not in data.features and set(data.report.dropped_costly) == {"t2m_c"}
+    assert data.report.dropped_costly["t2m_c"] > 0.7
+    assert any("column 't2m_c' alone has a missing step in" in w and "--max_window_loss 1" in w
+               for w in data.report.warnings)
+    kept = prepare(data_args(path, seq_len=24, max_gap=0, max_window_loss=1))
+    assert "t2m_c" in kept.features and kept.report.dropped_costly == {}
+    assert len(data.splits["train"]) > 3 * len(kept.splits["train"]) > 0
+    named = prepare(data_args(path, seq_len=24, max_gap=0, features="rh,t2m_c"))   # named: the user's choice
+    assert "t2m_c" in named.features
+    # a short window loses few: the column stays
+    assert "t2m_c" in prepare(data_args(path, seq_len=2, max_gap=0)).features

@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--max_missing_share", type=float, default=0.5,
                    help="drop (for all groups) an automatically chosen feature missing in more than this share of "
                         "any group's train rows; --features keeps what it names")
+    g.add_argument("--max_window_loss", type=float, default=0.25,
+                   help="drop (for all groups) an automatically chosen feature whose missing steps alone would remove "
+                        "more than this share of the train windows (1: never); --features keeps what it names")
     g.add_argument("--derived_columns", default="drop", choices=["drop", "keep"],
                    help="drop: an automatically chosen column that only counts the rows or repeats a part of the date "
                         "(year, month, day, hour, day of year) is dropped with a warning; keep: it is an input")

@@ -113,6 +113,7 @@ class DataConfig:
     duplicates: str
     max_gap: int
     max_missing_share: float
+    max_window_loss: float
     derived_columns: str
     embed: str
     freq: str | None
@@ -134,6 +135,8 @@ class DataConfig:
                             f"'{self.target_from}' (e.g. 0.1 for millimetres; ERA5's tp is in metres)")
         if not 0 < self.max_missing_share <= 1:
             raise UserError(f"--max_missing_share must be in (0, 1], got {self.max_missing_share}")
+        if not 0 < self.max_window_loss <= 1:
+            raise UserError(f"--max_window_loss must be in (0, 1], got {self.max_window_loss}")
         if self.data == "UEA":
             if not 0 <= self.val_ratio < 1:
                 raise UserError(f"--val_ratio must be at least 0 and below 1, got {self.val_ratio}")
@@ -372,7 +375,8 @@ def flat_saved(saved: dict) -> dict[str, Any]:
 def _before_these_flags(options: dict[str, Any]) -> dict[str, Any]:
     """A run saved before these options existed ran as they were then: no highway, no noise, no
     mixup, and every column the data step chose kept (re-test and --resume need the same inputs)."""
-    for name, then in (("highway", "off"), ("input_noise", 0.0), ("mixup", 0.0), ("derived_columns", "keep")):
+    for name, then in (("highway", "off"), ("input_noise", 0.0), ("mixup", 0.0), ("derived_columns", "keep"),
+                       ("max_window_loss", 1.0)):
         options.setdefault(name, then)
     return options
 
