@@ -37,11 +37,12 @@ def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, st
     the model, so the stop says nothing about overfitting.
     """
     lr = [r["lr"] for r in rows]
-    after = rows[best_epoch:]  # the epochs after the best one
-    at_best, at_stop = lr[best_epoch - 1], lr[-1]
+    best_at = [int(r["epoch"]) for r in rows].index(best_epoch)   # epoch 0, where there is one, is the start
+    best_row, after = rows[best_at], rows[best_at + 1:]  # the epochs after the best one
+    at_best, at_stop = lr[best_at], lr[-1]
     out = {
         "stop_reason": stop_reason,
-        "epochs_run": len(rows),
+        "epochs_run": int(rows[-1]["epoch"]),
         "best_epoch": best_epoch,
         "lr_at_best": at_best,
         "lr_at_stop": at_stop,
@@ -56,7 +57,7 @@ def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, st
         return out
     if not (stop_reason.startswith("patience") or stop_reason == "max epochs") or not after:
         return out
-    best_value = rows[best_epoch - 1].get(monitor)
+    best_value = best_row.get(monitor)
     improved_after = best_value is not None and any(
         improves(r.get(monitor, float("nan")), best_value, monitor, min_delta) for r in after)
     # the rate that ended the run is under 1% of the one that found the best; or every epoch after the best
@@ -64,17 +65,17 @@ def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, st
     dead = at_stop < STALL_FRACTION * at_best or all(r["lr"] < STALL_FRACTION * learning_rate for r in after)
     if dead and not improved_after:
         out["verdict_kind"] = "stalled"
-        out["verdict"] = (f"learning stalled: learning rate had decayed to {at_stop:.3g} by epoch {len(rows)} "
+        out["verdict"] = (f"learning stalled: learning rate had decayed to {at_stop:.3g} by epoch {out['epochs_run']} "
                           f"({100 * at_stop / at_best:.2g}% of its {at_best:.3g} at the best epoch {best_epoch}, "
                           f"{100 * at_stop / learning_rate:.2g}% of --learning_rate), and no epoch after the best "
                           f"improved {monitor} by more than {min_delta:g} of its best (--min_delta); the run ended "
                           "on a model that could no longer move, not necessarily overfitting; "
-                          + _stall_advice(schedule, tmax, len(rows)))
+                          + _stall_advice(schedule, tmax, out['epochs_run']))
         return out
     if not stop_reason.startswith("patience"):
         return out
-    train = [rows[best_epoch - 1]["train_loss"]] + [r["train_loss"] for r in after]
-    val_best = rows[best_epoch - 1]["val_loss"]
+    train = [best_row["train_loss"]] + [r["train_loss"] for r in after]
+    val_best = best_row["val_loss"]
     val = [r["val_loss"] for r in after]
     if len(after) >= patience and all(b < a for a, b in zip(train, train[1:])) and all(v > val_best for v in val) \
             and val[-1] >= val[0]:

@@ -222,14 +222,16 @@ def train_and_test(cfg, run_dir: Path, resume: dict | None, data, device, leaks:
     tracker = make_tracker(cfg.tracker, run_dir, enabled=STATE.is_main)
     with translate_out_of_memory("training", **memory_context(cfg)):
         history = fit(model, train, training_loss(criterion, cfg.input_noise, cfg.mixup), validate,
-                      cfg, run_dir, device, log, resume=resume, tracker=tracker)
+                      cfg, run_dir, device, log, resume=resume, tracker=tracker, validate_start=cfg.highway == "on")
     tested_value = history[f"best_{cfg.monitor}"]
     log(f"stopped: {history['stop_reason']}; tested epoch {history['best_epoch']}"
+        + (" (the start: no epoch of training beat the highway's regression on validation)"
+           if history["best_epoch"] == 0 else "")
         + (f" ({cfg.monitor} {tested_value:.4f})" if tested_value is not None else " (no validation split)"))
 
     with translate_out_of_memory("evaluation", **memory_context(cfg)):
         metrics, predictions, test_seconds = evaluate_test(model, data, cfg, run_dir, device)
-    best_row = history["rows"][history["best_epoch"] - 1]
+    best_row = next(row for row in history["rows"] if row["epoch"] == history["best_epoch"])
     metrics["diagnosis"] = {
         **diagnosis.training_verdict(history["rows"], cfg.learning_rate, history["best_epoch"],
                                      history["stop_reason"], cfg.patience, monitor=cfg.monitor,

@@ -172,12 +172,15 @@ def tested_validation_value(run_dir: Path, monitor: str) -> float:
 
 
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
-        run_dir: Path, device, log: RunLog, resume: dict | None = None, tracker=None) -> dict:
+        run_dir: Path, device, log: RunLog, resume: dict | None = None, tracker=None,
+        validate_start: bool = False) -> dict:
     """Train until ``cfg.train_epochs`` or patience runs out; the best epoch's weights are in
     ``run_dir/checkpoint.pth``. ``validate`` None (no validation split) needs --select_epoch last:
     the epochs then log no validation scores and the last epoch is tested. With ``resume`` (a
     last.pth), continue after its epoch with every state as it was: the result equals an
-    uninterrupted run's. A non-finite loss or gradient ends
+    uninterrupted run's. ``validate_start``: the model as it starts (a fitted regression, not a
+    random draw) is scored on validation as epoch 0 and competes for the tested epoch like any
+    other, so training is kept only where it beat its own start. A non-finite loss or gradient ends
     training at once; the caller tests the best epoch before it and then reports the failure (with
     no best epoch yet, the error is raised here)."""
     optimizer = build_optimizer(model, cfg)
@@ -204,6 +207,18 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         rows, first_epoch, stop_reason = list(resume["rows"]), resume["epoch"] + 1, resume["stop_reason"]
         restore_rng_state(resume["rng"], generator)
         log(f"resumed after epoch {first_epoch} from {run_dir / LAST} (best epoch so far {stopper.best_epoch + 1})")
+    if validate_start and resume is None and validate is not None and not keep_last:
+        t0 = time.time()
+        val = {k: float(v) for k, v in validate(model).items()}
+        improved = stopper.step(val[cfg.monitor], -1)
+        if improved:
+            save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+        rows.append({"epoch": 0, "train_loss": float("nan"), **val, "lr": schedule_lr(cfg, 0),
+                     "seconds": time.time() - t0, "train_seconds": 0.0, "train_windows": 0, "best": improved,
+                     "skipped_steps": 0})
+        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
+        log(f"epoch   0 | the start, before any step | val {shown}")
     for epoch in range(first_epoch, cfg.train_epochs):
         if stopper.should_stop:
             break
@@ -257,7 +272,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
     return {
         "best_epoch": tested,
         f"best_{cfg.monitor}": tested_value,
-        "epochs_run": len(rows),
+        "epochs_run": sum(1 for row in rows if row["epoch"] >= 1),
         "stop_reason": stop_reason,
         "non_finite": non_finite,
         "rows": rows,

@@ -3,6 +3,7 @@ import json
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -91,6 +92,30 @@ def test_a_highway_run_is_recorded_and_retests_to_the_same_numbers(workspace, ca
     assert main(argv) == 0  # re-test reads the highway from config.json, not from this command's default
     assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
     assert json.loads((run_dir / "metrics_retest.json").read_text())["macro_f1"] == trained["macro_f1"]
+
+
+def test_the_start_is_scored_as_epoch_0_and_tested_when_no_epoch_beats_it(workspace, capsys):
+    # a learning rate too small to move anything: no epoch can beat the fitted start on validation
+    assert main(train_argv(workspace, "--highway", "on", "--learning_rate", "1e-12", "--train_epochs", "3",
+                           "--patience", "2")) == 0
+    out = capsys.readouterr().out
+    assert "epoch   0 | the start, before any step | val loss" in out
+    assert "tested epoch 0 (the start: no epoch of training beat the highway's regression on validation)" in out
+    run_dir = only_run(workspace)
+    epochs = pd.read_csv(run_dir / "epochs.csv")
+    assert epochs["epoch"].tolist() == [0, 1, 2] and epochs["best"].tolist() == [True, False, False]
+    assert json.loads((run_dir / "finished.json").read_text())["tested_epoch"] == 0
+    diagnosis = json.loads((run_dir / "metrics.json").read_text())["diagnosis"]
+    assert diagnosis["best_epoch"] == 0 and diagnosis["epochs_run"] == 2
+    argv = train_argv(workspace)
+    argv[argv.index("--is_training") + 1] = "0"
+    assert main(argv) == 0
+    assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
+
+
+def test_without_the_highway_there_is_no_epoch_0(workspace):
+    assert main(train_argv(workspace, "--highway", "off")) == 0
+    assert pd.read_csv(only_run(workspace) / "epochs.csv")["epoch"].iloc[0] == 1
 
 
 def test_a_run_saved_before_these_flags_reads_as_it_ran():
