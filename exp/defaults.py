@@ -7,6 +7,12 @@
   the train windows is below 35% (or above 65%) gets balanced class weights and, where there is a
   validation split, a decision threshold tuned on it; a balanced or multi-class task gets neither.
 
+- ``--highway auto``: on for a station or region table with a validation split, trained from
+  scratch: the highway starts as a logistic regression on the train windows, validation scores
+  that start as epoch 0, and training is kept only where it beats it (docs/results.md has the
+  validation evidence). Off for archive sets and adaptation from a checkpoint (not measured
+  there) and without a validation split (the start could not be checked).
+
 A value the user gave (a flag or a recipe key) is never changed: ``--class_weights none`` and
 ``--threshold_tuning off`` say no, ``--preset small`` forces a size.
 """
@@ -57,3 +63,20 @@ def imbalance_defaults(cfg: Config, train_labels: np.ndarray, n_classes: int,
             why += "; no validation split to tune a threshold on"
     said = ", ".join(f"--{k} {v}" for k, v in chosen.items())
     return cfg, f"class imbalance: {why}: {said} (give --class_weights / --threshold_tuning to choose)"
+
+
+def highway_default(cfg: Config, station_table: bool, has_validation: bool) -> tuple[Config, str | None]:
+    """--highway auto -> on or off, and why."""
+    if cfg.highway != "auto":
+        return cfg, None
+    if not station_table:
+        why = "an archive set, where it was not measured"
+    elif cfg.adaptation:
+        why = "adaptation from a checkpoint, where it was not measured"
+    elif not has_validation:
+        why = "no validation split to check its start on"
+    else:
+        return cfg.derive(highway="on"), ("highway: on (--highway auto: a station table trained from scratch; its "
+                                          "starting regression is scored on validation as epoch 0; --highway off "
+                                          "says no)")
+    return cfg.derive(highway="off"), f"highway: off (--highway auto: {why})"

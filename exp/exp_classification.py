@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from exp import console, diagnosis, plots
-from exp.defaults import imbalance_defaults
+from exp.defaults import highway_default, imbalance_defaults
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
 from exp.augment import mixed, with_input_noise
 from exp.ensemble import ENSEMBLE, ensemble_repeats
@@ -169,6 +169,9 @@ def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
     check_pos_label(cfg.pos_label, data.n_classes)
     train_windows = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed)
     cfg, why = imbalance_defaults(cfg, train_windows.labels, data.n_classes, len(data.splits["val"]) > 0)
+    if why:
+        log(why)
+    cfg, why = highway_default(cfg, data.is_weather, len(data.splits["val"]) > 0)
     if why:
         log(why)
     pad = left_pad_length(cfg.seq_len, cfg.input_token_len)

@@ -217,6 +217,8 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
                      "seconds": time.time() - t0, "train_seconds": 0.0, "train_windows": 0, "best": improved,
                      "skipped_steps": 0})
         write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        if tracker is not None:
+            tracker.log_epoch(0, rows[-1])
         shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
         log(f"epoch   0 | the start, before any step | val {shown}")
     for epoch in range(first_epoch, cfg.train_epochs):

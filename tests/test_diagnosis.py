@@ -34,7 +34,7 @@ def run(root, name, *flags, data="rain.csv", threshold="0.5"):
 
 def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
     _, metrics = run(rain_dir, "stall", *TINY, "--lradj", "type1", "--learning_rate", "3e-3", "--patience", "2",
-                     "--train_epochs", "10", "--monitor", "val_loss")
+                     "--train_epochs", "10", "--monitor", "val_loss", "--highway", "off")
     d = metrics["diagnosis"]
     assert d["stop_reason"].startswith("patience exhausted")
     # type1 divides the rate by 10 every epoch; gains under --min_delta (1e-4 of the best) no longer
@@ -49,7 +49,7 @@ def test_step_decay_that_stalls_is_not_called_overfitting(rain_dir, capsys):
 def test_overfitting_is_named_with_its_epoch(rain_dir):
     _, metrics = run(rain_dir, "overfit", "--e_layers", "2", "--d_model", "64", "--d_ff", "128", "--n_heads", "4",
                      "--dropout", "0", "--learning_rate", "3e-3", "--patience", "3", "--train_epochs", "30",
-                     "--subset_rand_ratio", "0.2", "--class_weights", "none", "--embed", "none")
+                     "--subset_rand_ratio", "0.2", "--class_weights", "none", "--embed", "none", "--highway", "off")
     assert metrics["diagnosis"]["verdict"].startswith("overfitting since epoch 3: training loss kept falling")
 
 

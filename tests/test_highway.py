@@ -125,3 +125,11 @@ def test_a_run_saved_before_these_flags_reads_as_it_ran():
     for saved in ({"format": 2, "model": {"model": "timer_xl_classifier"}}, {"model": "timer_xl_classifier"}):
         assert {k: flat_saved(saved)[k] for k in then} == then
     assert flat_saved({"format": 2, "data": {"derived_columns": "drop"}})["derived_columns"] == "drop"
+
+
+def test_a_station_table_gets_the_highway_by_default_and_config_json_says_so(workspace, capsys):
+    assert main(train_argv(workspace)) == 0
+    assert "highway: on (--highway auto: a station table trained from scratch" in capsys.readouterr().out
+    run_dir = only_run(workspace)
+    assert json.loads((run_dir / "config.json").read_text())["model"]["highway"] == "on"   # re-test reads this
+    assert pd.read_csv(run_dir / "epochs.csv")["epoch"].iloc[0] == 0

@@ -125,3 +125,17 @@ def test_imbalance_defaults_follow_the_positive_share():
     assert no_val.threshold_tuning == "off" and "no validation split" in why
     three, _ = imbalance_defaults(cfg, np.array([0] * 80 + [1] * 10 + [2] * 10), 3, True)
     assert (three.class_weights, three.threshold_tuning) == ("none", "off")
+
+
+def test_the_highway_is_on_by_default_only_where_it_was_measured_and_its_start_can_be_checked():
+    from exp.defaults import highway_default
+    station, why = highway_default(parse([]), station_table=True, has_validation=True)
+    assert station.highway == "on" and "scored on validation as epoch 0" in why
+    archive, why = highway_default(parse([]), station_table=False, has_validation=True)
+    assert archive.highway == "off" and "archive set" in why
+    unchecked, why = highway_default(parse([]), station_table=True, has_validation=False)
+    assert unchecked.highway == "off" and "no validation split" in why
+    adapted, why = highway_default(parse(["--adaptation", "--pretrain_model_path", "x.pth"]), True, True)
+    assert adapted.highway == "off" and "adaptation" in why
+    for given in ("on", "off"):   # the user's word stands
+        assert highway_default(parse(["--highway", given]), False, False) == (parse(["--highway", given]), None)

@@ -140,9 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--covariate", action="store_true", help="OpenLTM's covariate attention mask (last variable is the target)")
     g.add_argument("--pooling", default="last", choices=list(POOLINGS),
                    help="last: every variable's last token, concatenated; mean: average of all tokens")
-    g.add_argument("--highway", default="off", choices=["on", "off"],
+    g.add_argument("--highway", default="auto", choices=["auto", "on", "off"],
                    help="on: add a linear map of each variable's last step, last-token mean and window mean to the "
-                        "logits, started from a logistic regression on the train windows (LSTNet's highway)")
+                        "logits, started from a logistic regression on the train windows (LSTNet's highway), whose "
+                        "start validation scores as epoch 0; auto (default): on for station/region tables with a "
+                        "validation split trained from scratch, off for archive sets and adaptation")
     g.add_argument("--n_classes", type=int, default=None, help="number of classes (default: from the labels)")
     g.add_argument("--pos_label", type=int, default=1, help="positive class for precision/recall/F1 in binary tasks")
 

@@ -7,6 +7,7 @@ Tags follow the files they come from: an epochs.csv column ``val_loss`` is ``epo
 """
 from __future__ import annotations
 
+import math
 import numbers
 from pathlib import Path
 
@@ -17,13 +18,13 @@ TRACKERS = ("none", "tensorboard")
 
 def numeric_scalars(values: dict, prefix: str) -> dict[str, float]:
     """Every number in ``values``, nested dicts flattened into ``prefix/key/subkey`` tags. Strings,
-    lists, None and flags (bools) are no curve and are left out."""
+    lists, None, flags (bools) and non-finite values (the start's train loss) are no curve and are left out."""
     out = {}
     for key, value in values.items():
         tag = f"{prefix}/{key}"
         if isinstance(value, dict):
             out.update(numeric_scalars(value, tag))
-        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
             out[tag] = float(value)  # numpy scalars count: numpy registers them as numbers.Real
     return out
 
