@@ -388,6 +388,9 @@ def test_a_column_whose_few_gaps_remove_most_train_windows_is_dropped_and_said(t
     assert data.report.dropped_costly["t2m_c"] > 0.7
     assert any("column 't2m_c' alone has a missing step in" in w and "--max_window_loss 1" in w
                for w in data.report.warnings)
+    from exp.console import data_summary
+    assert any(line.startswith("  dropped for the train windows their gaps alone cost (--max_window_loss 0.25): t2m_c (")
+               for line in data_summary(data.report))
     kept = prepare(data_args(path, seq_len=24, max_gap=0, max_window_loss=1))
     assert "t2m_c" in kept.features and kept.report.dropped_costly == {}
     assert len(data.splits["train"]) > 3 * len(kept.splits["train"]) > 0
