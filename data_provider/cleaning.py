@@ -90,6 +90,7 @@ def costly_columns(missing: np.ndarray, ends: np.ndarray, seq_len: int, max_shar
     week-long windows while every other column is complete; such a column costs more windows than
     it can be worth. Greedy: once the worst column is out, the next is judged without it, so a
     column that blocks windows only together with one already dropped is counted then.
+    The last column is never chosen: a table left with no measurement has nothing to learn from.
     ``missing``: [rows, columns] bool, after filling."""
     if not len(ends) or not missing.any():
         return []
@@ -97,7 +98,7 @@ def costly_columns(missing: np.ndarray, ends: np.ndarray, seq_len: int, max_shar
     per_row = missing.sum(axis=1, dtype=np.int32)
     chosen: list[tuple[int, int]] = []
     left = [j for j in range(missing.shape[1]) if missing[:, j].any()]
-    while left:
+    while left and len(chosen) < missing.shape[1] - 1:
         gains = []
         for j in left:
             column = missing[:, j]

@@ -367,7 +367,7 @@ def _without_costly_columns(inputs: _Inputs, choice: _FeatureChoice, row_split: 
     for j, windows in costly:
         warnings.append(f"column '{choice.features[j]}' alone has a missing step in {windows:,} of the {len(ends):,} "
                         f"train windows ({windows / len(ends):.0%}, over --max_window_loss {max_share:g}) and was "
-                        "dropped for all groups; naming it in --features, or --max_window_loss 1, keeps it")
+                        "dropped for all groups; --max_window_loss 1 keeps it (or list it in --features with the columns you want)")
     gone = {j for j, _ in costly}
     stay = [i for i in range(len(choice.features)) if i not in gone]
     names = [choice.features[i] for i in stay]

@@ -11,7 +11,8 @@
   scratch: the highway starts as a logistic regression on the train windows, validation scores
   that start as epoch 0, and training is kept only where it beats it (docs/results.md has the
   validation evidence). Off for archive sets and adaptation from a checkpoint (not measured
-  there) and without a validation split (the start could not be checked).
+  there), and without a validation split or with ``--select_epoch last`` (the start could not be
+  checked).
 
 A value the user gave (a flag or a recipe key) is never changed: ``--class_weights none`` and
 ``--threshold_tuning off`` say no, ``--preset small`` forces a size.
@@ -75,6 +76,8 @@ def highway_default(cfg: Config, station_table: bool, has_validation: bool) -> t
         why = "adaptation from a checkpoint, where it was not measured"
     elif not has_validation:
         why = "no validation split to check its start on"
+    elif cfg.select_epoch == "last":
+        why = "--select_epoch last tests the last epoch, so its start would not be checked"
     else:
         return cfg.derive(highway="on"), ("highway: on (--highway auto: a station table trained from scratch; its "
                                           "starting regression is scored on validation as epoch 0; --highway off "

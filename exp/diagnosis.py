@@ -29,8 +29,9 @@ def training_verdict(rows: list[dict], learning_rate: float, best_epoch: int, st
                      tmax: int | None = None) -> dict:
     """Stop reason, learning rates, and a verdict: stalled, overfitting or neither.
 
-    ``rows`` are epochs.csv rows; ``best_epoch`` is 1-based; ``monitor`` and ``min_delta`` are the
-    early-stopping rule the run used, ``schedule`` (--lradj) and ``tmax`` choose the advice.
+    ``rows`` are epochs.csv rows; ``best_epoch`` is the tested epoch's number (0: the highway's
+    start, scored before any step); ``monitor`` and ``min_delta`` are the early-stopping rule the
+    run used, ``schedule`` (--lradj) and ``tmax`` choose the advice.
     Stalled: the run stopped by patience or by its epoch budget with the rate under 1% of its value
     at the best epoch (or every epoch after the best under 1% of ``learning_rate``), and no epoch
     after the best beat it by more than ``min_delta``: the epochs that ended the run could not move

@@ -137,10 +137,12 @@ def peak_memory(device: torch.device) -> dict:
 def run_cost(history: dict, started: float, test_windows: int, test_seconds: float, params: tuple[int, int],
              device: torch.device) -> dict:
     rows = history["rows"]
+    trained = [r for r in rows if r["epoch"] >= 1]
     train_seconds = sum(r.get("train_seconds", 0.0) for r in rows)
     return {
         "wall_seconds": time.time() - started,
-        "seconds_per_epoch": float(np.mean([r["seconds"] for r in rows])) if rows else None,
+        # epoch 0 (the highway's start) only validated: it is no epoch of training
+        "seconds_per_epoch": float(np.mean([r["seconds"] for r in trained])) if trained else None,
         "train_samples_per_second": sum(r.get("train_windows", 0) for r in rows) / train_seconds if train_seconds else None,
         "inference_samples_per_second": test_windows / test_seconds if test_seconds else None,
         **peak_memory(device),

@@ -56,6 +56,11 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
                         f"{flag}={saved[flag]} (not {getattr(args, flag)}); resume with the flags it was started with")
 
 
+# defaults that changed after runs were saved: a run resumed without the flag would build another
+# model (the highway's weights) or read other columns (the window-cost rule) than it trained with
+CHANGED_DEFAULTS = ("highway", "max_window_loss")
+
+
 def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, dict | None, dict | None]:
     """Config and folder of repeat ``ii`` (the Config gains what the data and the repeat decide:
     n_vars, n_classes, feature names, seed, folder name, data file hash); the last.pth state to
@@ -82,6 +87,16 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
             flag = differing[0]
             raise UserError(f"--{flag} {getattr(args, flag)} contradicts the run being resumed in {run_dir} "
                             f"({flag}={saved[flag]}); resume with the flags it was started with")
+        for flag in CHANGED_DEFAULTS:
+            if flag == "highway" and args.task_name != "classification":
+                continue   # a forecaster has no highway; its "auto" is never resolved
+            then, now = saved[flag] if flag in saved else None, getattr(args, flag)
+            if flag not in args.explicit and then is not None and then != now:
+                raise UserError(f"{run_dir} was started with --{flag} {then:g}, and today's default gives {now:g}; "
+                                f"add --{flag} {then:g} to the command to resume it as it ran"
+                                if isinstance(then, float) else
+                                f"{run_dir} was started with --{flag} {then}, and today's default gives {now}; "
+                                f"add --{flag} {then} to the command to resume it as it ran")
     elif args.resume:
         _refuse_resume_under_other_flags(args, run_dir)
     elif state is not None:

@@ -133,3 +133,13 @@ def test_a_station_table_gets_the_highway_by_default_and_config_json_says_so(wor
     run_dir = only_run(workspace)
     assert json.loads((run_dir / "config.json").read_text())["model"]["highway"] == "on"   # re-test reads this
     assert pd.read_csv(run_dir / "epochs.csv")["epoch"].iloc[0] == 0
+
+
+def test_a_run_saved_before_the_highway_default_is_not_resumed_under_it(workspace, capsys):
+    assert main(train_argv(workspace, "--highway", "off")) == 0
+    capsys.readouterr()
+    assert main(train_argv(workspace, "--resume")) == 2   # today's default would build the highway
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("was started with --highway off, and today's default gives on; add --highway off to the "
+                        "command to resume it as it ran") and "\n" not in err
+    assert main(train_argv(workspace, "--resume", "--highway", "off")) == 0

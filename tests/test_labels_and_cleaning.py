@@ -82,3 +82,13 @@ def test_a_row_missing_in_every_column_is_no_columns_fault():
     missing = np.zeros((100, 2), dtype=bool)
     missing[::10] = True                      # whole empty rows: dropping a column cannot bring them back
     assert cleaning.costly_columns(missing, np.arange(23, 100), 24, 0.1) == []
+
+
+def test_the_last_measured_column_is_never_dropped_for_its_gaps():
+    missing = np.zeros((200, 1), dtype=bool)
+    missing[::30, 0] = True                     # costly, but the table has nothing else
+    assert cleaning.costly_columns(missing, np.arange(23, 200), 24, 0.25) == []
+    two = np.zeros((200, 2), dtype=bool)
+    two[0:100:30, 0] = True
+    two[110:200:30, 1] = True                   # each costs about half the windows: one goes, one stays
+    assert len(cleaning.costly_columns(two, np.arange(23, 200), 24, 0.25)) == 1

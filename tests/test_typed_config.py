@@ -137,5 +137,7 @@ def test_the_highway_is_on_by_default_only_where_it_was_measured_and_its_start_c
     assert unchecked.highway == "off" and "no validation split" in why
     adapted, why = highway_default(parse(["--adaptation", "--pretrain_model_path", "x.pth"]), True, True)
     assert adapted.highway == "off" and "adaptation" in why
+    last, why = highway_default(parse(["--select_epoch", "last"]), station_table=True, has_validation=True)
+    assert last.highway == "off" and "--select_epoch last" in why
     for given in ("on", "off"):   # the user's word stands
         assert highway_default(parse(["--highway", given]), False, False) == (parse(["--highway", given]), None)
