@@ -94,7 +94,7 @@ def table_summary(report: TableReport) -> list[str]:
                      f"{', '.join(report.dropped_sparse)}")
     if report.dropped_derived:
         lines.append(f"  dropped as row counters or parts of the date: {', '.join(report.dropped_derived)}")
-    if getattr(report, "dropped_costly", None):
+    if report.dropped_costly:
         lines.append(f"  dropped for the train windows their gaps alone cost (--max_window_loss {report.max_window_loss:g}): "
                      + ", ".join(f"{name} ({share:.0%})" for name, share in report.dropped_costly.items()))
     cleaned = {name: c for name, c in report.cleaning.items()

@@ -90,12 +90,10 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
         for flag in CHANGED_DEFAULTS:
             if flag == "highway" and args.task_name != "classification":
                 continue   # a forecaster has no highway; its "auto" is never resolved
-            then, now = saved[flag] if flag in saved else None, getattr(args, flag)
+            then, now = saved.get(flag), getattr(args, flag)
             if flag not in args.explicit and then is not None and then != now:
-                raise UserError(f"{run_dir} was started with --{flag} {then:g}, and today's default gives {now:g}; "
-                                f"add --{flag} {then:g} to the command to resume it as it ran"
-                                if isinstance(then, float) else
-                                f"{run_dir} was started with --{flag} {then}, and today's default gives {now}; "
+                then, now = (f"{v:g}" if isinstance(v, float) else v for v in (then, now))
+                raise UserError(f"{run_dir} was started with --{flag} {then}, and today's default gives {now}; "
                                 f"add --{flag} {then} to the command to resume it as it ran")
     elif args.resume:
         _refuse_resume_under_other_flags(args, run_dir)

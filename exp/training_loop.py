@@ -171,6 +171,15 @@ def tested_validation_value(run_dir: Path, monitor: str) -> float:
     return float(epochs.loc[epochs["epoch"] == tested, monitor].iloc[0])
 
 
+def _cpu_state(model) -> dict:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
+def _shown(val: dict) -> str:
+    """Validation scores for the epoch line: 'loss 0.4746 accuracy 0.7642 macro-f1 0.5860'."""
+    return " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
+
+
 def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn.Module], dict] | None, cfg,
         run_dir: Path, device, log: RunLog, resume: dict | None = None, tracker=None,
         validate_start: bool = False) -> dict:
@@ -207,20 +216,24 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         rows, first_epoch, stop_reason = list(resume["rows"]), resume["epoch"] + 1, resume["stop_reason"]
         restore_rng_state(resume["rng"], generator)
         log(f"resumed after epoch {first_epoch} from {run_dir / LAST} (best epoch so far {stopper.best_epoch + 1})")
+
+    def record(row: dict) -> None:
+        """One epochs.csv row, written at once (and to the tracker): a killed run keeps it."""
+        rows.append(row)
+        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
+        if tracker is not None:
+            tracker.log_epoch(row["epoch"], row)
+
     if validate_start and resume is None and validate is not None and not keep_last:
         t0 = time.time()
         val = {k: float(v) for k, v in validate(model).items()}
         improved = stopper.step(val[cfg.monitor], -1)
         if improved:
-            save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
-        rows.append({"epoch": 0, "train_loss": float("nan"), **val, "lr": schedule_lr(cfg, 0),
-                     "seconds": time.time() - t0, "train_seconds": 0.0, "train_windows": 0, "best": improved,
-                     "skipped_steps": 0})
-        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
-        if tracker is not None:
-            tracker.log_epoch(0, rows[-1])
-        shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items())
-        log(f"epoch   0 | the start, before any step | val {shown}")
+            save_torch(run_dir / BEST, _cpu_state(model))
+        record({"epoch": 0, "train_loss": float("nan"), **val, "lr": schedule_lr(cfg, 0),
+                "seconds": time.time() - t0, "train_seconds": 0.0, "train_windows": 0, "best": improved,
+                "skipped_steps": 0})
+        log(f"epoch   0 | the start, before any step | val {_shown(val)}")
     for epoch in range(first_epoch, cfg.train_epochs):
         if stopper.should_stop:
             break
@@ -243,25 +256,21 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         val = {k: float(v) for k, v in validate(model).items()} if validate is not None else {}
         improved = stopper.step(val[cfg.monitor], epoch) if val else False
         if improved or keep_last:
-            save_torch(run_dir / BEST, {k: v.detach().cpu() for k, v in model.state_dict().items()})
+            save_torch(run_dir / BEST, _cpu_state(model))
         seconds = time.time() - t0
-        rows.append({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
-                     "train_seconds": train_seconds, "train_windows": len(train_windows), "best": improved,
-                     "skipped_steps": scaling.skipped_steps})
-        write_csv(run_dir / "epochs.csv", pd.DataFrame(rows))
-        if tracker is not None:
-            tracker.log_epoch(epoch + 1, rows[-1])
+        record({"epoch": epoch + 1, "train_loss": train_loss, **val, "lr": lr, "seconds": seconds,
+                "train_seconds": train_seconds, "train_windows": len(train_windows), "best": improved,
+                "skipped_steps": scaling.skipped_steps})
         if stopper.should_stop:
             stop_reason = f"patience exhausted ({cfg.patience} epochs without a better {cfg.monitor})"
         save_torch(run_dir / LAST, {
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model": _cpu_state(model),
             "optimizer": optimizer.state_dict(), "stopper": stopper.state_dict(), "epoch": epoch,
             "rows": rows, "rng": capture_rng_state(generator), "stop_reason": stop_reason,
             "scaler": scaling.state_dict(),
             "config": {k: v for k, v in cfg.flat().items() if isinstance(v, (str, int, float, bool, type(None)))},
         })
-        shown = " ".join(f"{k.removeprefix('val_').replace('_', '-')} {v:.4f}" for k, v in val.items()) or "-"
-        log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {shown} | lr {lr:.3g} | "
+        log(f"epoch {epoch + 1:3d} | train loss {train_loss:.4f} | val {_shown(val) or '-'} | lr {lr:.3g} | "
             f"{seconds:.1f}s{'  *best' if improved else ''}")
     if stopper.best_epoch is None and validate is not None:
         raise TrainingFailure(f"{cfg.monitor} was never finite on the validation split, so there is no best checkpoint; "
