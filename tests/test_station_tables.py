@@ -210,6 +210,21 @@ def test_a_messy_multi_station_table_trains_and_prints_what_it_dropped(tmp_path,
     assert "train kept (dropped)" in out and "coast" in out
 
 
+def test_a_repeatable_flag_does_not_stop_the_next_repeat_of_a_resumed_run(tmp_path, capsys):
+    # config.json holds --replace as a list, the parsed command as a tuple: the second repeat once
+    # found the first, read "replace differs" and refused to start
+    path = save(messy_table(), tmp_path)
+    argv = ["--root_path", str(tmp_path), "--data_path", path.name, "--group_col", "location", "--target", "RainTomorrow",
+            "--replace", "T=0.001", "--seq_len", "8", "--input_token_len", "4", "--e_layers", "1", "--d_model", "16",
+            "--d_ff", "16", "--n_heads", "2", "--train_epochs", "1", "--checkpoints", str(tmp_path / "ck"),
+            "--itr", "2", "--resume"]
+    assert main(argv) == 0
+    assert len(list((tmp_path / "ck").glob("*_exp_[01]/metrics.json"))) == 2
+    capsys.readouterr()
+    assert main(argv) == 0      # both finished: read, not retrained
+    assert capsys.readouterr().out.count("is already finished") == 2
+
+
 # ------------------------------------------------------------------ dates and stations as written
 def daily(n=120, **columns) -> pd.DataFrame:
     rng = np.random.default_rng(3)

@@ -394,6 +394,8 @@ def saved_config(saved: dict, runtime: Config | None = None) -> Config:
 def _same_setting(flag: str, saved, given) -> bool:
     if flag.endswith("_path") and saved is not None and given is not None:
         return Path(saved) == Path(given)  # datasets/x/ and datasets/x are the same folder
+    if isinstance(saved, (list, tuple)) and isinstance(given, (list, tuple)):
+        return list(saved) == list(given)  # config.json holds a repeatable flag (--replace) as a list
     return saved == given
 
 
