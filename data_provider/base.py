@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 
 from data_provider.windows import WindowSet
 
@@ -151,6 +152,15 @@ class TableReport(DataReport):
     by_group: dict[str, dict] = field(default_factory=dict)         # per group, per split: windows, dropped
     scaling_from_train: dict[str, dict[str, float]] = field(default_factory=dict)   # mean, std per feature
     calendar_features: dict[str, Any] | None = None                 # freq, columns, from (--embed timeF)
+    persistence_input: dict[str, Any] | None = None                 # column, from, threshold, horizon, rule
+
+    @property
+    def sub_daily(self) -> bool:
+        """A grid finer than a day (hourly, 15-minute); False without a grid or on calendar months."""
+        try:
+            return pd.Timedelta(self.time_step) < pd.Timedelta(days=1)
+        except (TypeError, ValueError):
+            return False
 
 
 @dataclass(frozen=True, kw_only=True)

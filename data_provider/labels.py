@@ -5,6 +5,9 @@
   COL over rows t+1 .. t+H (the H steps after the window) is greater than X, else 0.
   The persistence baseline uses the same rule on the window's own last H rows, t-H+1 .. t.
 Rows where the label cannot be computed get -1 and produce no window.
+
+The persistence input (``--persistence_input on``) is that rule as an input variable: on every
+row, whether the event happened in the H rows ending there (observed rows only).
 """
 from __future__ import annotations
 
@@ -43,6 +46,17 @@ def persistence_labels(source: np.ndarray, threshold: float, horizon: int) -> np
     tail = labels[horizon - 1:]
     tail[known] = (totals[known] > threshold).astype(np.int64)
     return labels
+
+
+def observed_events(source: np.ndarray, threshold: float, horizon: int) -> np.ndarray:
+    """[n] float32, 1.0 where the total of the observed rows among t-H+1 .. t is > ``threshold``,
+    else 0.0: the persistence rule on every row of one segment, read from row t and before only.
+    A missing row counts as no rain, and the first H-1 rows look back only as far as the segment
+    goes, so the variable is never missing (the rain column's own gaps still drop windows)."""
+    padded = np.concatenate([np.zeros(max(horizon - 1, 0)), np.nan_to_num(source, nan=0.0)])
+    if len(source) == 0:
+        return np.zeros(0, dtype=np.float32)
+    return (_window_totals(padded, horizon) > threshold).astype(np.float32)
 
 
 def column_labels(values: np.ndarray) -> np.ndarray:

@@ -566,10 +566,10 @@ def _label_description(table: Table, args, unlabeled: bool, horizon: int) -> Lab
 def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: int, choice: _FeatureChoice,
                  marked: dict[str, np.ndarray], inputs: _Inputs, ratios, split: Split, split_report: dict,
                  by_group: dict, warnings: list[str], features: list[str],
-                 calendar: dict | None) -> TableReport:
+                 calendar: dict | None, persistence_input: dict | None) -> TableReport:
     """data_report.json: what was read, how it was cleaned, split and labelled, and why windows were
-    dropped. ``features`` are the inputs in order, the calendar pairs (``calendar``) first: they
-    are inputs too, at the identity scaling."""
+    dropped. ``features`` are the inputs in order, the calendar pairs (``calendar``) and the
+    persistence input first: they are inputs too, at the identity scaling."""
     k = len(features) - len(choice.features)
     return TableReport(
         file=str(table.path),
@@ -616,6 +616,7 @@ def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: i
         scaling_from_train={"mean": {**dict.fromkeys(features[:k], 0.0), **dict(zip(choice.features, inputs.mean.tolist()))},
                             "std": {**dict.fromkeys(features[:k], 1.0), **dict(zip(choice.features, inputs.std.tolist()))}},
         calendar_features=calendar,
+        persistence_input=persistence_input,
         warnings=warnings,
     )
 
@@ -644,29 +645,71 @@ def _page_releaser(array: np.ndarray):
     return release
 
 
-def _with_calendar(inputs: _Inputs, features: list[str], table: Table, rows: _Rows, embed: str,
-                   freq: str | None) -> tuple[np.ndarray, list[str], dict | None]:
-    """--embed timeF: the array the windows index, with each row's own calendar sin/cos pairs
-    (data_provider/calendar.py) in front of the file's features; their names in the same order;
-    and the record for data_report.json. The pairs are known for every row (an inserted empty row
-    has its time too) and lie in [-1, 1], so they are never missing and need no scaling: the
-    missing-value bookkeeping stays the file's own. ``inputs.data`` becomes a view of the new array,
-    so the old one can be freed. Without a date column (or with --embed none): the file's array."""
+def _calendar_columns(table: Table, rows: _Rows, embed: str, freq: str | None
+                      ) -> tuple[list[str], np.ndarray | None, dict | None]:
+    """--embed timeF: each row's own calendar sin/cos pairs (data_provider/calendar.py), their
+    names, and the record for data_report.json. They are known for every row (an inserted empty
+    row has its time too) and lie in [-1, 1], so they are never missing and need no scaling.
+    Without a date column (or with --embed none): nothing."""
     if embed != "timeF" or not table.date_col:
-        return inputs.data, features, None
+        return [], None, None
     dates = table.frame[table.date_col].to_numpy()
     freq = freq or infer_freq(dates)
     names, values = calendar_features(dates, freq, rows.starts, rows.stops)
+    return names, values, {"freq": freq, "columns": names,
+                           "from": "each row's own timestamp (sin/cos of its hour of day and day of year)"}
+
+
+PERSISTENCE_PREFIX = "persistence_"
+
+
+def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinels: list[float], threshold: float | None,
+                        horizon: int, max_gap: int, wanted: str) -> tuple[list[str], np.ndarray | None, dict | None]:
+    """--persistence_input on: the label's rule applied on every row to the ``horizon`` rows ending
+    there (labels.observed_events: 1 where the event already happened, the persistence forecast),
+    after the rain column's own forward filling; its name, values [rows, 1] and the record for
+    data_report.json. Only where the rain column (--target_from) is itself an input: its gaps then
+    decide which windows are complete, and a user who left it out of --features meant the model not
+    to read it. A 0/1 variable, never missing, not scaled."""
+    if wanted != "on" or not table.source_col or threshold is None or table.source_col not in features:
+        return [], None, None
+    name = f"{PERSISTENCE_PREFIX}{table.source_col}"
+    if name in features:
+        raise UserError(f"{table.path}: column '{name}' is the name of the persistence input this run adds; "
+                        "rename that column, or add --persistence_input off")
+    source = _rain(table, sentinels)
+    cleaning.column_filler(rows.starts, len(source), max_gap)(source)
+    values = np.zeros((len(source), 1), dtype=np.float32)
+    for a, b in zip(rows.starts, rows.stops):
+        values[a:b, 0] = label_rules.observed_events(source[a:b], threshold, max(horizon, 1))
+    steps = max(horizon, 1)
+    return [name], values, {
+        "column": name, "from": table.source_col, "threshold": threshold, "horizon": steps,
+        "rule": f"1 where the total of '{table.source_col}' over the {steps} step(s) ending at that step is > "
+                f"{threshold:g} (observed steps only, after filling), else 0: the persistence forecast as an input"}
+
+
+def _with_front_columns(inputs: _Inputs, features: list[str], names: list[str],
+                        parts: list[np.ndarray | None]) -> tuple[np.ndarray, list[str]]:
+    """The array the windows index: the known columns (``parts``: calendar pairs, the persistence
+    input; never missing, so the missing-value bookkeeping stays the file's own) in front of the
+    file's features, and all their names in that order. ``inputs.data`` becomes a view of the new
+    array, so the old one can be freed. Nothing to add: the file's array."""
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return inputs.data, features
     k = len(names)
-    data = np.empty((len(values), k + inputs.data.shape[1]), dtype=np.float32)
+    data = np.empty((len(inputs.data), k + inputs.data.shape[1]), dtype=np.float32)
     release = _page_releaser(inputs.data)
     for start, stop in _row_blocks(inputs.data):   # block by block: a page of the new array is touched
-        data[start:stop, :k] = values[start:stop]   # only once the old rows it replaces can be released
+        column = 0                                  # only once the old rows it replaces can be released
+        for part in parts:
+            data[start:stop, column:column + part.shape[1]] = part[start:stop]
+            column += part.shape[1]
         data[start:stop, k:] = inputs.data[start:stop]
         release(stop)   # the old array's rows already copied go back to the OS: never both arrays whole
     inputs.data = data[:, k:]
-    return data, names + features, {"freq": freq, "columns": names,
-                                    "from": "each row's own timestamp (sin/cos of its hour of day and day of year)"}
+    return data, names + features
 
 
 def prepare(args) -> PreparedData:
@@ -696,7 +739,11 @@ def prepare(args) -> PreparedData:
         inputs, choice = _without_costly_columns(inputs, choice, split.row_split, rows, seq_len,
                                                  args.max_window_loss, warnings)
     del candidates                  # the scaled features live on in inputs.data (or the calendar array below)
-    data, features, calendar = _with_calendar(inputs, choice.features, table, rows, args.embed, args.freq)
+    calendar_names, calendar_values, calendar = _calendar_columns(table, rows, args.embed, args.freq)
+    event_names, event_values, persistence_input = _persistence_column(
+        table, choice.features, rows, sentinels, args.rain_threshold, args.horizon, args.max_gap, args.persistence_input)
+    data, features = _with_front_columns(inputs, choice.features, calendar_names + event_names,
+                                         [calendar_values, event_values])
     labels = _row_labels(table, unlabeled, args.n_classes, args.rain_threshold, horizon, sentinels, rows)
 
     # --- which windows are kept, and why each other one is not
@@ -715,7 +762,8 @@ def prepare(args) -> PreparedData:
 
     # --- what was done, for data_report.json
     report = _data_report(table, args, rows, _label_description(table, args, unlabeled, horizon), labels.n_classes,
-                          choice, marked, inputs, ratios, split, split_report, by_group, warnings, features, calendar)
+                          choice, marked, inputs, ratios, split, split_report, by_group, warnings, features, calendar,
+                          persistence_input)
     return PreparedData(
         splits=splits,
         n_classes=labels.n_classes,
@@ -770,16 +818,18 @@ class PredictionWindows:
 
 
 def prepare_prediction(args, features: list[str], mean: dict[str, float], std: dict[str, float],
-                       label_mapping: dict[str, int] | None = None,
-                       calendar: dict | None = None) -> PredictionWindows:
+                       label_mapping: dict[str, int] | None = None, calendar: dict | None = None,
+                       persistence_input: dict | None = None) -> PredictionWindows:
     """A trained run's data rules applied to another file: the same reading, duplicate and grid
     rules and causal filling, but the run's own feature list and train-split scaling (and its
-    calendar covariates, ``calendar``: data_report.json's record); no split, and no label needed (a
-    label column the file lacks just leaves every label unknown)."""
+    calendar covariates and persistence input, ``calendar`` and ``persistence_input``: data_report.json's
+    records); no split, and no label needed (a label column the file lacks just leaves every label
+    unknown)."""
     path = Path(args.root_path) / args.data_path
     header = read_csv(path).columns if path.is_file() else []
     calendar_names = [name for name in features if is_calendar(name)]
-    features = [name for name in features if not is_calendar(name)]
+    event_name = persistence_input["column"] if persistence_input else None
+    features = [name for name in features if not is_calendar(name) and name != event_name]
     absent = [name for name in features if name not in header]
     if path.is_file() and absent:
         raise UserError(f"{path}: column '{absent[0]}' that the run was trained on is missing"
@@ -797,11 +847,18 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
     observed = _mark_missing(values, sentinels)["observed"]
     run_mean, run_std = (np.array([stats[name] for name in features], dtype=np.float64) for stats in (mean, std))
     inputs = _scaled_inputs(values, features, observed, run_mean, run_std, rows, args.max_gap)
+    calendar_values = None
     if calendar_names:
         if not table.date_col:
             raise UserError(f"{path}: the run was trained with calendar covariates ({', '.join(calendar_names)}), "
                             "which need a date column; give a file with one, or name it with --date_col")
-        inputs.data, _, _ = _with_calendar(inputs, features, table, rows, "timeF", calendar["freq"])
+        calendar_names, calendar_values, _ = _calendar_columns(table, rows, "timeF", calendar["freq"])
+    event_names, event_values = [], None
+    if persistence_input:   # its rain column is one of the run's features, so the file holds it
+        event_names, event_values, _ = _persistence_column(
+            table, features, rows, sentinels, persistence_input["threshold"], persistence_input["horizon"],
+            args.max_gap, "on")
+    data, _ = _with_front_columns(inputs, features, calendar_names + event_names, [calendar_values, event_values])
     row_labels = _prediction_labels(table, sentinels, rows, args.rain_threshold, args.horizon)
     # every row may end a window: the label may be unknown, the split does not exist here
     n_rows = len(table.frame)
@@ -814,7 +871,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
                               dropped={c: int(codes[1 + i]) for i, c in enumerate(CAUSES) if codes[1 + i]},
                               label_column_in_file=not unlabeled)
     return PredictionWindows(
-        windows=WindowSet("predict", torch.from_numpy(inputs.data), ends, row_labels[ends], args.seq_len),
+        windows=WindowSet("predict", torch.from_numpy(data), ends, row_labels[ends], args.seq_len),
         row_dates=table.frame[table.date_col].to_numpy() if table.date_col else None,
         row_groups=rows.group_values, report=report)
 

@@ -54,19 +54,12 @@ def _period_keys(data, windows: WindowSet, sub_daily: bool) -> np.ndarray:
     return (dates.month * 100 + dates.hour).to_numpy() if sub_daily else dates.month.to_numpy() * 100
 
 
-def _sub_daily(report: TableReport) -> bool:
-    try:
-        return pd.Timedelta(report.time_step) < pd.Timedelta(days=1)
-    except (TypeError, ValueError):
-        return False   # no grid, or calendar months
-
-
 def climatology(data, split: str, pos_label: int, metric: str) -> BaselineForecast | None:
     """None where there are no dates to take a calendar from (archive sets, undated tables)."""
     label = data.report.label
     if data.row_dates is None or not isinstance(data.report, TableReport) or label.mode not in ("threshold", "column"):
         return None
-    sub_daily = _sub_daily(data.report)
+    sub_daily = data.report.sub_daily
     train, n_classes = data.splits["train"], data.n_classes
     overall = np.bincount(train.labels, minlength=n_classes) / max(len(train), 1)
     keys = _period_keys(data, train, sub_daily)

@@ -72,6 +72,8 @@ def table_summary(report: TableReport) -> list[str]:
         if report.date_format not in (None, "inferred format", "datetime"):
             found += f", read as {report.date_format}"
         lines.append(f"  time: column '{report.date_col}'{found}, step {report.time_step}")
+    if report.persistence_input:
+        lines.append(f"  persistence input '{report.persistence_input['column']}': {report.persistence_input['rule']}")
     if label.mapping:
         lines.append(f"  label text mapped: {', '.join(f'{k!r} -> {v}' for k, v in label.mapping.items())}")
     duplicates = report.duplicates

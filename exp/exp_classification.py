@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from data_provider.data_factory import data_provider
 from exp import console, diagnosis, plots
 from exp.defaults import highway_default, imbalance_defaults
 from exp.adaptation import adapt, adopt_checkpoint_architecture, apply_finetune
@@ -29,6 +30,7 @@ from exp.augment import mixed, with_input_noise
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
 from exp.highway import start_highway
+from exp.pretrain_stage import pretrain_stage_default, run_pretrain_stage
 from exp.session import prepare_session, run_repeats
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import tune_threshold, tuning_metric
@@ -163,6 +165,13 @@ def classification_task(cfg, log: RunLog) -> None:
 
 def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
     """``data``: the windows, when the caller has read them with these data options already."""
+    if cfg.pretrain_stage != "off":
+        data = data if data is not None else data_provider(cfg)
+        cfg, why = pretrain_stage_default(cfg, data)
+        if why:
+            log(why)
+        if cfg.pretrain_stage == "on":
+            cfg = run_pretrain_stage(cfg, log)
     if cfg.adaptation:
         cfg = adopt_checkpoint_architecture(cfg, log)
     cfg, data, device = prepare_session(

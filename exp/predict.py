@@ -200,7 +200,7 @@ def predict_file(args: Config, log: RunLog) -> Path:
     # the members of one command share the data step (same flags, another seed): one reading serves all
     prepared = prepare_prediction(cfg, list(cfg.feature_names), scaling["mean"], scaling["std"],
                                   trained_report.label.mapping if trained_report.label else None,
-                                  trained_report.calendar_features)
+                                  trained_report.calendar_features, trained_report.persistence_input)
     if len(prepared.windows) == 0:
         raise UserError(f"{prepared.report.file}: no window of seq_len {cfg.seq_len} steps with complete inputs; "
                         f"give a file with at least {cfg.seq_len} consecutive observed steps per group")

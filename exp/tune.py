@@ -169,7 +169,8 @@ def run_trial(study, optuna, space: dict, cfg, data, folder: Path, position: str
     validation value; a training failure fails the trial and the search goes on."""
     trial = study.ask(space)
     options = trial_options(trial.params, cfg)
-    trial_cfg = cfg.derive(task_name="classification", is_training=1, itr=1, resume=False,
+    # a trial trains from scratch: a pretraining stage per trial would cost more than the search
+    trial_cfg = cfg.derive(task_name="classification", is_training=1, itr=1, resume=False, pretrain_stage="off",
                            des=f"trial{trial.number}", checkpoints=str(folder),
                            explicit=cfg.explicit | set(options), **options)
     # a trial's lines go to its train.log only: they end with its test metrics, which the search does not show

@@ -7,9 +7,12 @@ defaults (plus --flags), N seeds, beside every baseline on the same test windows
 Each task runs ``python run.py`` as a user would (``--resume``: a finished run is read, not
 retrained). The table gives, per task: the validation macro-F1 of the tested epoch (mean over
 seeds; what defaults are chosen by), then the test figures (macro-F1, HSS, ETS, PSS, Brier skill:
-mean ± std over seeds) and every baseline's test macro-F1 / HSS. ``--validation_only`` prints the
-validation column alone: use it while choosing, so that no test figure is seen before the choice
-is made. ``--quick``: the Seattle task, 1 seed, 1 epoch, in a temporary folder (a smoke check).
+mean ± std over seeds) and every baseline's test macro-F1 / HSS. Validation is given twice: at the
+tested epoch's argmax (what early stopping watched) and at the run's decision rule (the threshold
+tuned on validation, where there is one), beside the persistence and learned baselines on the same
+validation windows (their thresholds tuned there too), so that the model and the baselines are
+compared on validation by the same rule. ``--validation_only`` prints the validation columns
+alone: use it while choosing, so that no test figure is seen before the choice is made. ``--quick``: the Seattle task, 1 seed, 1 epoch, in a temporary folder (a smoke check).
 
 Tasks whose file is missing are skipped with a line. ``--extra_dir`` holds the larger tables that
 are not shipped (docs/results.md says where each comes from).
@@ -73,8 +76,35 @@ def seed_runs(checkpoints: Path, model_id: str) -> list[Path]:
     return runs
 
 
-def table(checkpoints: Path, model_ids: list[tuple[str, str]], validation_only: bool) -> list[str]:
-    head = ["task", "kind", "seeds", "validation macro-F1"]
+def decision_validation_value(run_dir: Path) -> float:
+    """Validation macro-F1 by the run's own decision rule: at its tuned threshold (metrics.json's
+    ``threshold_tuned``, a validation figure), else at the tested epoch's argmax."""
+    tuned = json.loads((run_dir / "metrics.json").read_text()).get("threshold_tuned") or {}
+    value = tuned.get("validation_macro_f1")
+    return float(value) if value is not None else tested_validation_value(run_dir, "val_macro_f1")
+
+
+def baselines_on_validation(task: tuple, flags: str, extra_dir: Path | None) -> dict[str, float]:
+    """Persistence's and the learned baseline's validation macro-F1 on the task's own validation
+    windows (read with the task's data flags and --flags)."""
+    from data_provider.data_factory import data_provider
+    from exp.evaluation import baselines_for
+    from utils.cli import parse
+
+    _, _, where, file, task_flags = task
+    folder = ROOT / SAMPLE if where == "sample" else extra_dir
+    if folder is None or not (folder / file).is_file():
+        return {}
+    cfg = parse(["--root_path", str(folder), "--data_path", file, *shlex.split(task_flags), *shlex.split(flags)])
+    scores = baselines_for(data_provider(cfg), "val", 1, "macro_f1")
+    return {name: scores[name]["macro_f1"] for name in ("persistence", "learned") if name in scores}
+
+
+def table(checkpoints: Path, model_ids: list[tuple[str, str]], validation_only: bool,
+          validation_baselines: dict[str, dict[str, float]] | None = None) -> list[str]:
+    validation_baselines = validation_baselines or {}
+    head = ["task", "kind", "seeds", "validation macro-F1 (tested epoch, argmax)", "validation macro-F1 (decision rule)",
+            "persistence / learned on validation"]
     if not validation_only:
         head += ["test n", "model macro-F1", "HSS", "ETS", "PSS", "Brier skill",
                  *(f"{b} macro-F1 / HSS" for b in BASELINES), "beats every baseline (seeds)"]
@@ -83,7 +113,10 @@ def table(checkpoints: Path, model_ids: list[tuple[str, str]], validation_only: 
         runs = seed_runs(checkpoints, model_id)
         if not runs:
             continue
-        cells = [model_id, kind, str(len(runs)), mean_std([tested_validation_value(r, "val_macro_f1") for r in runs])]
+        on_val = validation_baselines.get(model_id, {})
+        cells = [model_id, kind, str(len(runs)), mean_std([tested_validation_value(r, "val_macro_f1") for r in runs]),
+                 mean_std([decision_validation_value(r) for r in runs]),
+                 " / ".join(f"{on_val[b]:.3f}" if b in on_val else "-" for b in ("persistence", "learned"))]
         if not validation_only:
             metrics = [json.loads((r / "metrics.json").read_text()) for r in runs]
             verification = [m.get("verification") or {} for m in metrics]
@@ -126,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             print(problem)
             failed = failed or "exit" in problem
     print(f"defaults plus: {flags.strip() or '(nothing)'}; runs in {checkpoints}")
-    print("\n".join(table(checkpoints, [(t[0] + opts.tag, t[1]) for t in tasks], opts.validation_only)))
+    on_val = {t[0] + opts.tag: baselines_on_validation(t, flags, extra) for t in tasks}
+    print("\n".join(table(checkpoints, [(t[0] + opts.tag, t[1]) for t in tasks], opts.validation_only, on_val)))
     if scratch is not None:
         scratch.cleanup()
     return 1 if failed else 0

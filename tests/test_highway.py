@@ -121,7 +121,7 @@ def test_without_the_highway_there_is_no_epoch_0(workspace):
 def test_a_run_saved_before_these_flags_reads_as_it_ran():
     from utils.config import flat_saved
 
-    then = {"highway": "off", "input_noise": 0.0, "mixup": 0.0, "derived_columns": "keep"}
+    then = {"highway": "off", "input_noise": 0.0, "mixup": 0.0, "derived_columns": "keep", "persistence_input": "off"}
     for saved in ({"format": 2, "model": {"model": "timer_xl_classifier"}}, {"model": "timer_xl_classifier"}):
         assert {k: flat_saved(saved)[k] for k in then} == then
     assert flat_saved({"format": 2, "data": {"derived_columns": "drop"}})["derived_columns"] == "drop"

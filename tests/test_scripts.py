@@ -148,7 +148,10 @@ def test_the_quality_table_reruns_from_one_command():
     (row,) = [line for line in done.stdout.splitlines() if line.startswith("| seattle_daily")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2] == "1" and float(cells[3].split()[0]) > 0          # one seed; its validation macro-F1
-    assert cells[4] == "218" and "/" in cells[10]                       # the test windows; persistence beside
+    assert float(cells[4].split()[0]) > 0                               # ... at its decision rule
+    persistence, learned = (float(v) for v in cells[5].split(" / "))    # the baselines on the same windows
+    assert 0 < persistence < 1 and 0 < learned < 1
+    assert cells[6] == "218" and "/" in cells[12]                       # the test windows; persistence beside
 
 
 def test_the_cross_fitted_threshold_is_never_chosen_on_the_windows_it_decides():

@@ -117,6 +117,7 @@ class DataConfig:
     derived_columns: str
     embed: str
     freq: str | None
+    persistence_input: str
     val_ratio: float
     tokens_per_series: int
     seq_len: int
@@ -163,6 +164,7 @@ class ModelConfig:
     adaptation: bool
     pretrain_model_path: str | None
     allow_partial_load: bool
+    pretrain_stage: str
     # found in the data for a run (open_run), not flags
     n_vars: int | None = None
     feature_names: tuple[str, ...] | None = None
@@ -374,9 +376,10 @@ def flat_saved(saved: dict) -> dict[str, Any]:
 
 def _before_these_flags(options: dict[str, Any]) -> dict[str, Any]:
     """A run saved before these options existed ran as they were then: no highway, no noise, no
-    mixup, and every column the data step chose kept (re-test and --resume need the same inputs)."""
+    mixup, no persistence input, and every column the data step chose kept (re-test and --resume need the same inputs)."""
     for name, then in (("highway", "off"), ("input_noise", 0.0), ("mixup", 0.0), ("derived_columns", "keep"),
-                       ("max_window_loss", 1.0)):
+                       ("max_window_loss", 1.0), ("persistence_input", "off"),
+                       ("pretrain_stage", "off")):
         options.setdefault(name, then)
     return options
 

@@ -1,0 +1,69 @@
+"""--pretrain_stage: pretraining on the table's own train period, then adaptation, in one command."""
+import json
+
+from conftest import data_args, rain_table
+from data_provider.rainfall import prepare
+from exp.pretrain_stage import pretrain_stage_default
+from run import main
+from utils.config import read_run_config
+
+SIZES = ["--e_layers", "1", "--d_model", "16", "--d_ff", "32", "--n_heads", "2", "--batch_size", "32"]
+
+
+def hourly(tmp_path):
+    rain_table(n_rows=300, freq="1h").to_csv(tmp_path / "rain.csv", index=False)
+    return ["--root_path", str(tmp_path), "--data_path", "rain.csv", "--group_col", "region", "--target_from", "tp_mm",
+            "--rain_threshold", "0.5", "--horizon", "6", "--seq_len", "24", "--input_token_len", "6",
+            "--checkpoints", str(tmp_path / "ck"), "--model_id", "stage", "--train_epochs", "1", *SIZES]
+
+
+def test_one_pretraining_serves_every_seed_and_never_reads_the_test_period(tmp_path, capsys):
+    assert main([*hourly(tmp_path), "--pretrain_stage", "on", "--itr", "2"]) == 0
+    (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")
+    assert json.loads((pre_dir / "metrics.json").read_text())["test"] is None      # --skip_test
+    assert read_run_config(pre_dir / "config.json")["monitor"] == "val_loss"
+    runs = sorted((tmp_path / "ck").glob("classification_stage_*_exp_[01]"))
+    assert len(runs) == 2
+    for run in runs:
+        config = read_run_config(run / "config.json")
+        assert config["adaptation"] and config["pretrain_model_path"] == str(pre_dir / "checkpoint.pth")
+        assert config["pretrain_stage"] == "on"
+    out = capsys.readouterr().out
+    assert out.count(">>> pretrain run 1/1") == 1 and "classifier adapted from" in out
+
+
+def test_resume_reads_the_finished_pretraining_and_a_retest_matches(tmp_path, capsys):
+    argv = [*hourly(tmp_path), "--pretrain_stage", "on", "--resume"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("is already finished") == 2 and ">>> pretrain run" not in out   # the pretraining, the classifier
+    assert main([*argv[:-1], "--is_training", "0"]) == 0
+    assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
+
+
+def test_auto_pretrains_small_sub_daily_tables_only(tmp_path, monkeypatch):
+    rain_table(n_rows=300, freq="1h").to_csv(tmp_path / "hourly.csv", index=False)
+    rain_table(n_rows=300, freq="1D").to_csv(tmp_path / "daily.csv", index=False)
+    for name, expected, why in (("hourly.csv", "on", "sub-daily station table"), ("daily.csv", "off", "a grid of 1 days")):
+        args = data_args(tmp_path / name, pretrain_stage="auto")
+        cfg, said = pretrain_stage_default(args, prepare(args))
+        assert cfg.pretrain_stage == expected and why in said
+    monkeypatch.setattr("exp.pretrain_stage.TINY_BELOW_WINDOWS", 100)   # as if the table were large
+    args = data_args(tmp_path / "hourly.csv", pretrain_stage="auto")
+    cfg, said = pretrain_stage_default(args, prepare(args))
+    assert cfg.pretrain_stage == "off" and "more than the tiny preset's 100" in said
+
+
+def test_a_stage_beside_a_given_checkpoint_is_refused_in_one_line(tmp_path, capsys):
+    argv = [*hourly(tmp_path), "--pretrain_stage", "on", "--adaptation", "--pretrain_model_path", "x.pth"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--pretrain_stage on" in err and "Traceback" not in err
+
+
+def test_an_epoch_budget_the_user_typed_bounds_the_pretraining_too(tmp_path):
+    assert main([*hourly(tmp_path), "--pretrain_stage", "on"]) == 0
+    (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")
+    assert read_run_config(pre_dir / "config.json")["train_epochs"] == 1
