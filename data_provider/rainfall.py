@@ -663,16 +663,36 @@ def _calendar_columns(table: Table, rows: _Rows, embed: str, freq: str | None
 PERSISTENCE_PREFIX = "persistence_"
 
 
+def _persistence_wanted(table: Table, features: list[str], threshold: float | None, wanted: str) -> tuple[bool, str]:
+    """--persistence_input auto|on|off for this table -> whether to add it, and why (one line).
+    auto: on for a grid of a day or longer, off on sub-daily grids (chosen on validation:
+    docs/results.md; it helped on all four daily tables and hurt on two of three hourly ones)."""
+    if not table.source_col or threshold is None:
+        return False, "no --target_from rain column"
+    if table.source_col not in features:
+        return False, f"'{table.source_col}' is not an input"
+    if wanted != "auto":
+        return wanted == "on", f"--persistence_input {wanted}"
+    try:
+        daily = pd.Timedelta(table.step) >= pd.Timedelta(days=1)
+    except (TypeError, ValueError):
+        daily = table.step is not None   # calendar months
+    return daily, ("--persistence_input auto: on for grids of a day or longer" if daily else
+                   f"--persistence_input auto: off on a grid of {table.step or 'rows'}, where it did not pay on validation")
+
+
 def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinels: list[float], threshold: float | None,
                         horizon: int, max_gap: int, wanted: str) -> tuple[list[str], np.ndarray | None, dict | None]:
-    """--persistence_input on: the label's rule applied on every row to the ``horizon`` rows ending
+    """--persistence_input: the label's rule applied on every row to the ``horizon`` rows ending
     there (labels.observed_events: 1 where the event already happened, the persistence forecast),
     after the rain column's own forward filling; its name, values [rows, 1] and the record for
-    data_report.json. Only where the rain column (--target_from) is itself an input: its gaps then
-    decide which windows are complete, and a user who left it out of --features meant the model not
-    to read it. A 0/1 variable, never missing, not scaled."""
-    if wanted != "on" or not table.source_col or threshold is None or table.source_col not in features:
-        return [], None, None
+    data_report.json (also when it is not added: why not). Only where the rain column
+    (--target_from) is itself an input: its gaps then decide which windows are complete, and a user
+    who left it out of --features meant the model not to read it. A 0/1 variable, never missing,
+    not scaled."""
+    add, why = _persistence_wanted(table, features, threshold, wanted)
+    if not add:
+        return [], None, ({"column": None, "why": why} if table.source_col else None)
     name = f"{PERSISTENCE_PREFIX}{table.source_col}"
     if name in features:
         raise UserError(f"{table.path}: column '{name}' is the name of the persistence input this run adds; "
@@ -684,7 +704,7 @@ def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinel
         values[a:b, 0] = label_rules.observed_events(source[a:b], threshold, max(horizon, 1))
     steps = max(horizon, 1)
     return [name], values, {
-        "column": name, "from": table.source_col, "threshold": threshold, "horizon": steps,
+        "column": name, "why": why, "from": table.source_col, "threshold": threshold, "horizon": steps,
         "rule": f"1 where the total of '{table.source_col}' over the {steps} step(s) ending at that step is > "
                 f"{threshold:g} (observed steps only, after filling), else 0: the persistence forecast as an input"}
 
@@ -828,7 +848,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
     path = Path(args.root_path) / args.data_path
     header = read_csv(path).columns if path.is_file() else []
     calendar_names = [name for name in features if is_calendar(name)]
-    event_name = persistence_input["column"] if persistence_input else None
+    event_name = (persistence_input or {}).get("column")
     features = [name for name in features if not is_calendar(name) and name != event_name]
     absent = [name for name in features if name not in header]
     if path.is_file() and absent:
@@ -854,7 +874,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
                             "which need a date column; give a file with one, or name it with --date_col")
         calendar_names, calendar_values, _ = _calendar_columns(table, rows, "timeF", calendar["freq"])
     event_names, event_values = [], None
-    if persistence_input:   # its rain column is one of the run's features, so the file holds it
+    if event_name:   # its rain column is one of the run's features, so the file holds it
         event_names, event_values, _ = _persistence_column(
             table, features, rows, sentinels, persistence_input["threshold"], persistence_input["horizon"],
             args.max_gap, "on")

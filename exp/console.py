@@ -72,8 +72,11 @@ def table_summary(report: TableReport) -> list[str]:
         if report.date_format not in (None, "inferred format", "datetime"):
             found += f", read as {report.date_format}"
         lines.append(f"  time: column '{report.date_col}'{found}, step {report.time_step}")
-    if report.persistence_input:
-        lines.append(f"  persistence input '{report.persistence_input['column']}': {report.persistence_input['rule']}")
+    added = report.persistence_input or {}
+    if added.get("column"):
+        lines.append(f"  persistence input '{added['column']}' ({added['why']}): {added['rule']}")
+    elif added:
+        lines.append(f"  persistence input: not added ({added['why']})")
     if label.mapping:
         lines.append(f"  label text mapped: {', '.join(f'{k!r} -> {v}' for k, v in label.mapping.items())}")
     duplicates = report.duplicates

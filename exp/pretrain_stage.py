@@ -9,13 +9,16 @@ classifier's own flags. With ``--itr N`` one pretraining serves the N seeds. ``-
 finished pretraining run and reads it instead of training it again.
 
 ``auto`` decides from the data (docs/results.md has the validation evidence): on for a station
-table on a sub-daily grid, trained from scratch with a validation split, small enough for the
-tiny preset; off otherwise (daily tables, where it did not pay on validation; archive sets,
-whose pretraining reads a folder of files; adaptation from a checkpoint the user gave).
+table on an hourly (or finer) grid, trained from scratch with a validation split, small enough
+for the tiny preset; off otherwise (coarser grids: it did not pay on daily tables and was not
+measured on 12-hourly ones; archive sets, whose pretraining reads a folder of files; adaptation
+from a checkpoint the user gave).
 """
 from __future__ import annotations
 
 from pathlib import Path
+
+import pandas as pd
 
 from data_provider.base import PreparedData, TableReport
 from exp.defaults import TINY_BELOW_WINDOWS
@@ -30,13 +33,23 @@ RECIPE = dict(task_name="pretrain", model="timer_xl", learning_rate=1e-3, cosine
               subset_rand_ratio=1.0)
 
 
+def _hourly_or_finer(report: TableReport) -> bool:
+    return report.sub_daily and pd.Timedelta(report.time_step) <= pd.Timedelta(hours=1)
+
+
+def stage_beside_adaptation(cfg: Config) -> Config:
+    """--adaptation gives the checkpoint: no stage (``on`` beside it is refused)."""
+    if cfg.pretrain_stage == "on":
+        raise UserError("--pretrain_stage on pretrains a checkpoint to adapt from, and --adaptation gives one "
+                        "(--pretrain_model_path); give one of them")
+    return cfg.derive(pretrain_stage="off")
+
+
 def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str | None]:
-    """--pretrain_stage auto -> on or off, and why; ``on`` given where it cannot run is refused."""
+    """--pretrain_stage auto -> on or off, and why, for a run from scratch; ``on`` for an archive set
+    is refused."""
     table = isinstance(data.report, TableReport)
     if cfg.pretrain_stage == "on":
-        if cfg.adaptation:
-            raise UserError("--pretrain_stage on pretrains a checkpoint to adapt from, and --adaptation gives one "
-                            "(--pretrain_model_path); give one of them")
         if not table:
             raise UserError("--pretrain_stage applies to station/region tables; for archive sets pretrain with "
                             "--task_name pretrain (docs/transfer.md)")
@@ -46,17 +59,15 @@ def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str
     n_train = len(data.splits["train"])
     if not table:
         why = "an archive set"
-    elif cfg.adaptation:
-        why = "adaptation from --pretrain_model_path"
     elif not len(data.splits["val"]):
         why = "no validation split to stop the pretraining on"
-    elif not data.report.sub_daily:
-        why = f"a grid of {data.report.time_step}, where it did not pay on validation"
+    elif not _hourly_or_finer(data.report):
+        why = f"a grid of {data.report.time_step}; it was measured on hourly tables (and did not pay on daily ones)"
     elif n_train >= TINY_BELOW_WINDOWS:
         why = f"{n_train:,} train windows, more than the tiny preset's {TINY_BELOW_WINDOWS:,} where it was measured"
     else:
         return cfg.derive(pretrain_stage="on"), (
-            f"pretraining stage: on (--pretrain_stage auto: a sub-daily station table with {n_train:,} train windows; "
+            f"pretraining stage: on (--pretrain_stage auto: an hourly station table with {n_train:,} train windows; "
             "next-token pretraining on its train period, then adaptation; --pretrain_stage off says no)")
     return cfg.derive(pretrain_stage="off"), f"pretraining stage: off (--pretrain_stage auto: {why})"
 

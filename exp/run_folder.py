@@ -58,7 +58,7 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
 
 # defaults that changed after runs were saved: a run resumed without the flag would build another
 # model (the highway's weights) or read other columns (the window-cost rule) than it trained with
-CHANGED_DEFAULTS = ("highway", "max_window_loss")
+CHANGED_DEFAULTS = ("highway", "max_window_loss", "persistence_input", "pretrain_stage")
 
 
 def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, dict | None, dict | None]:
@@ -88,8 +88,8 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
             raise UserError(f"--{flag} {getattr(args, flag)} contradicts the run being resumed in {run_dir} "
                             f"({flag}={saved[flag]}); resume with the flags it was started with")
         for flag in CHANGED_DEFAULTS:
-            if flag == "highway" and args.task_name != "classification":
-                continue   # a forecaster has no highway; its "auto" is never resolved
+            if flag in ("highway", "pretrain_stage") and args.task_name != "classification":
+                continue   # a forecaster has no highway and no stage before it; their "auto" is never resolved
             then, now = saved.get(flag), getattr(args, flag)
             if flag not in args.explicit and then is not None and then != now:
                 then, now = (f"{v:g}" if isinstance(v, float) else v for v in (then, now))

@@ -29,7 +29,7 @@ def seasonal_table(n_days=3 * 365, seed=0) -> pd.DataFrame:
 def seasonal(tmp_path):
     path = tmp_path / "rain.csv"
     seasonal_table().to_csv(path, index=False)
-    args = data_args(path, group_col="station", rain_threshold=0, embed="none")  # the file's columns only
+    args = data_args(path, group_col="station", rain_threshold=0, embed="none", persistence_input="off")  # the file's columns only
     return prepare(args)
 
 

@@ -60,9 +60,27 @@ def test_it_adds_no_missing_value_so_it_drops_no_window(tmp_path):
 def test_it_needs_the_rain_column_among_the_inputs(tmp_path):
     path = saved(tmp_path)
     chosen = prepare(data_args(path, persistence_input="on", features="rh,t2m_c"))
-    assert chosen.report.persistence_input is None and not any(f.startswith("persistence_") for f in chosen.features)
+    assert chosen.report.persistence_input == {"column": None, "why": "'tp_mm' is not an input"}
+    assert not any(f.startswith("persistence_") for f in chosen.features)
     off = prepare(data_args(path, persistence_input="off"))
-    assert off.report.persistence_input is None and NAME not in off.features
+    assert off.report.persistence_input["column"] is None and NAME not in off.features
+
+
+@pytest.mark.parametrize("freq, added", [("1D", True), ("12h", False), ("1h", False)])
+def test_auto_adds_it_on_daily_grids_only(tmp_path, freq, added):
+    data = prepare(data_args(saved(tmp_path, rain_table(n_rows=160, freq=freq)), persistence_input="auto"))
+    assert (NAME in data.features) == added
+    assert data.report.persistence_input["why"].startswith("--persistence_input auto: " + ("on" if added else "off"))
+
+
+def test_the_header_says_whether_it_was_added_and_why(tmp_path):
+    from exp.console import table_summary
+
+    daily = prepare(data_args(saved(tmp_path, rain_table(n_rows=160, freq="1D"))))
+    hourly = prepare(data_args(saved(tmp_path, rain_table(n_rows=160, freq="1h"))))
+    assert any(line.startswith(f"  persistence input '{NAME}' (--persistence_input auto: on") for line in table_summary(daily.report))
+    assert "  persistence input: not added (--persistence_input auto: off on a grid of 0 days 01:00:00, where it " \
+           "did not pay on validation)" in table_summary(hourly.report)
 
 
 def test_a_file_column_of_the_same_name_is_refused_in_one_line(tmp_path):

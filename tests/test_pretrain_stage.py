@@ -43,15 +43,16 @@ def test_resume_reads_the_finished_pretraining_and_a_retest_matches(tmp_path, ca
     assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
 
 
-def test_auto_pretrains_small_sub_daily_tables_only(tmp_path, monkeypatch):
-    rain_table(n_rows=300, freq="1h").to_csv(tmp_path / "hourly.csv", index=False)
-    rain_table(n_rows=300, freq="1D").to_csv(tmp_path / "daily.csv", index=False)
-    for name, expected, why in (("hourly.csv", "on", "sub-daily station table"), ("daily.csv", "off", "a grid of 1 days")):
+def test_auto_pretrains_small_hourly_tables_only(tmp_path, monkeypatch):
+    for freq in ("1h", "12h", "1D"):
+        rain_table(n_rows=300, freq=freq).to_csv(tmp_path / f"{freq}.csv", index=False)
+    for name, expected, why in (("1h.csv", "on", "an hourly station table"), ("12h.csv", "off", "a grid of 0 days 12:00"),
+                                ("1D.csv", "off", "a grid of 1 days")):
         args = data_args(tmp_path / name, pretrain_stage="auto")
         cfg, said = pretrain_stage_default(args, prepare(args))
         assert cfg.pretrain_stage == expected and why in said
     monkeypatch.setattr("exp.pretrain_stage.TINY_BELOW_WINDOWS", 100)   # as if the table were large
-    args = data_args(tmp_path / "hourly.csv", pretrain_stage="auto")
+    args = data_args(tmp_path / "1h.csv", pretrain_stage="auto")
     cfg, said = pretrain_stage_default(args, prepare(args))
     assert cfg.pretrain_stage == "off" and "more than the tiny preset's 100" in said
 

@@ -379,7 +379,7 @@ def test_a_table_without_a_date_column_gets_one_from_its_year_month_day_columns(
     frame.insert(0, "Day", stamps.dt.day)
     frame.insert(0, "Month", stamps.dt.month)
     frame.insert(0, "Year", stamps.dt.year)
-    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none"))
+    data = prepare(data_args(save(frame, tmp_path), group_col="", embed="none", persistence_input="off"))
     assert data.report.date_col == "date" and data.report.date_col_found_by == "built from the columns Year, Month, Day"
     assert data.report.time_step == "1 days 00:00:00"
     assert data.features == ["tp_mm", "rh", "t2m_c"]           # the parts themselves are then dropped

@@ -118,10 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--freq", default=None, choices=sorted(FREQS),
                    help="Time-Series-Library's grid letter for --embed timeF (h, d, m, ...); default: inferred from "
                         "the time column (sub-daily: hour + day of year; daily: day of year; monthly: month)")
-    g.add_argument("--persistence_input", default="off", choices=["on", "off"],
+    g.add_argument("--persistence_input", default="auto", choices=["auto", "on", "off"],
                    help="on: with --target_from, add the persistence forecast as an input variable: on every step, 1 "
                         "where the label's rule already holds over the --horizon steps ending there (the rain column "
-                        "must be an input); off: only the file's columns and the calendar")
+                        "must be an input); off: only the file's columns and the calendar; auto (default): on for "
+                        "grids of a day or longer, off on sub-daily grids (chosen on validation)")
     g.add_argument("--checkpoints", default="./checkpoints/", help="folder that holds one sub-folder per run")
     g.add_argument("--run_dir", default=None, help="with --is_training 0: the run folder to re-test (default: found by --model_id)")
 
@@ -156,10 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--adaptation", action="store_true", help="start the backbone from --pretrain_model_path")
     g.add_argument("--pretrain_model_path", default=None,
                    help="OpenLTM timer_xl checkpoint (.pth/.ckpt/.safetensors) or one written by --task_name pretrain")
-    g.add_argument("--pretrain_stage", default="off", choices=["auto", "on", "off"],
+    g.add_argument("--pretrain_stage", default="auto", choices=["auto", "on", "off"],
                    help="on: before the classifier, pretrain Timer-XL on the table's train-period series (next-token "
                         "forecasting, stopped on the validation period, test period unread) and adapt from it, in "
-                        "one command; auto: on for sub-daily station tables trained from scratch (docs/transfer.md)")
+                        "one command; auto (default): on for hourly or finer station tables trained from scratch "
+                        "with fewer than 20,000 train windows (chosen on validation; docs/transfer.md); off: never")
     g.add_argument("--allow_partial_load", action="store_true",
                    help="let missing, unexpected or shape-mismatched backbone tensors start fresh instead of stopping")
     g.add_argument("--finetune", default="full",
