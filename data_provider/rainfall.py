@@ -682,11 +682,12 @@ def _persistence_wanted(table: Table, features: list[str], threshold: float | No
 
 
 def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinels: list[float], threshold: float | None,
-                        horizon: int, max_gap: int, wanted: str) -> tuple[list[str], np.ndarray | None, dict | None]:
+                        horizon: int, wanted: str) -> tuple[list[str], np.ndarray | None, dict | None]:
     """--persistence_input: the label's rule applied on every row to the ``horizon`` rows ending
     there (labels.observed_events: 1 where the event already happened, the persistence forecast),
-    after the rain column's own forward filling; its name, values [rows, 1] and the record for
-    data_report.json (also when it is not added: why not). Only where the rain column
+    on the rain column as observed (not forward-filled: a filled rain amount would count the same
+    rain twice); its name, values [rows, 1] and the record for data_report.json (also when it is
+    not added: why not). Only where the rain column
     (--target_from) is itself an input: its gaps then decide which windows are complete, and a user
     who left it out of --features meant the model not to read it. A 0/1 variable, never missing,
     not scaled."""
@@ -698,7 +699,6 @@ def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinel
         raise UserError(f"{table.path}: column '{name}' is the name of the persistence input this run adds; "
                         "rename that column, or add --persistence_input off")
     source = _rain(table, sentinels)
-    cleaning.column_filler(rows.starts, len(source), max_gap)(source)
     values = np.zeros((len(source), 1), dtype=np.float32)
     for a, b in zip(rows.starts, rows.stops):
         values[a:b, 0] = label_rules.observed_events(source[a:b], threshold, max(horizon, 1))
@@ -706,7 +706,8 @@ def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinel
     return [name], values, {
         "column": name, "why": why, "from": table.source_col, "threshold": threshold, "horizon": steps,
         "rule": f"1 where the total of '{table.source_col}' over the {steps} step(s) ending at that step is > "
-                f"{threshold:g} (observed steps only, after filling), else 0: the persistence forecast as an input"}
+                f"{threshold:g} (observed steps only; a missing step counts as no rain), else 0: the persistence forecast "
+                "as an input"}
 
 
 def _with_front_columns(inputs: _Inputs, features: list[str], names: list[str],
@@ -761,7 +762,7 @@ def prepare(args) -> PreparedData:
     del candidates                  # the scaled features live on in inputs.data (or the calendar array below)
     calendar_names, calendar_values, calendar = _calendar_columns(table, rows, args.embed, args.freq)
     event_names, event_values, persistence_input = _persistence_column(
-        table, choice.features, rows, sentinels, args.rain_threshold, args.horizon, args.max_gap, args.persistence_input)
+        table, choice.features, rows, sentinels, args.rain_threshold, args.horizon, args.persistence_input)
     data, features = _with_front_columns(inputs, choice.features, calendar_names + event_names,
                                          [calendar_values, event_values])
     labels = _row_labels(table, unlabeled, args.n_classes, args.rain_threshold, horizon, sentinels, rows)
@@ -876,8 +877,7 @@ def prepare_prediction(args, features: list[str], mean: dict[str, float], std: d
     event_names, event_values = [], None
     if event_name:   # its rain column is one of the run's features, so the file holds it
         event_names, event_values, _ = _persistence_column(
-            table, features, rows, sentinels, persistence_input["threshold"], persistence_input["horizon"],
-            args.max_gap, "on")
+            table, features, rows, sentinels, persistence_input["threshold"], persistence_input["horizon"], "on")
     data, _ = _with_front_columns(inputs, features, calendar_names + event_names, [calendar_values, event_values])
     row_labels = _prediction_labels(table, sentinels, rows, args.rain_threshold, args.horizon)
     # every row may end a window: the label may be unknown, the split does not exist here

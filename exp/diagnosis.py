@@ -105,6 +105,15 @@ def collapse(metrics: dict) -> list[str]:
     return lines
 
 
+def _dropped_by(name: str) -> str:
+    """The flag that leaves a column out: the file's own columns by name, the added ones by their flag."""
+    if name.startswith("calendar_"):
+        return "--embed none"
+    if name.startswith("persistence_"):
+        return "--persistence_input off"
+    return f"--exclude {name}"
+
+
 def leaking_columns(train, features: list[str], n_classes: int) -> list[str]:
     """Columns that alone separate the train classes almost perfectly, looked at on each window's
     last row, where a same-time or future-derived column would show."""
@@ -117,7 +126,7 @@ def leaking_columns(train, features: list[str], n_classes: int) -> list[str]:
             if separation >= LEAK_AUC:
                 lines.append(f"leakage suspected: column '{name}' alone separates the train classes "
                              f"(ROC-AUC {separation:.4f} on each window's last row); is it computed from the label "
-                             f"period? drop it with --exclude {name}")
+                             f"period? drop it with {_dropped_by(name)}")
     return lines
 
 

@@ -30,7 +30,7 @@ from exp.augment import mixed, with_input_noise
 from exp.ensemble import ENSEMBLE, ensemble_repeats
 from exp.evaluation import predict, score_test
 from exp.highway import start_highway
-from exp.pretrain_stage import pretrain_stage_default, run_pretrain_stage, stage_beside_adaptation
+from exp.pretrain_stage import stage_beside_adaptation, with_pretrain_stage
 from exp.session import prepare_session, run_repeats
 from exp.summary import append_summary, repeats, summary_row
 from exp.threshold import tune_threshold, tuning_metric
@@ -169,11 +169,7 @@ def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
         cfg = stage_beside_adaptation(cfg)     # before any data is read: the checkpoint sizes the windows
     elif cfg.pretrain_stage != "off":
         data = data if data is not None else data_provider(cfg)
-        cfg, why = pretrain_stage_default(cfg, data)
-        if why:
-            log(why)
-        if cfg.pretrain_stage == "on":
-            cfg = run_pretrain_stage(cfg, log)
+        cfg = with_pretrain_stage(cfg, data, log)
     if cfg.adaptation:
         cfg = adopt_checkpoint_architecture(cfg, log)
     cfg, data, device = prepare_session(

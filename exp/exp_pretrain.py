@@ -60,8 +60,9 @@ def pretrain_task(cfg, log: RunLog) -> None:
     pretrain_runs(cfg, log)
 
 
-def pretrain_runs(cfg, log: RunLog) -> list[Path]:
-    cfg, data, device = prepare_session(cfg, log)
+def pretrain_runs(cfg, log: RunLog, data=None) -> list[Path]:
+    """``data``: the unlabeled windows, when the caller has read them with these options already."""
+    cfg, data, device = prepare_session(cfg, log, data=data)
     return run_repeats(cfg, data, log, lambda run_cfg, run_dir, resume: pretrain_one(
         run_cfg, run_dir, resume, data, device, log))
 

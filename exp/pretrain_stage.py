@@ -45,22 +45,31 @@ def stage_beside_adaptation(cfg: Config) -> Config:
     return cfg.derive(pretrain_stage="off")
 
 
+def _why_not(cfg: Config, data: PreparedData) -> str | None:
+    """Why the stage cannot run on this data with these flags (None: it can)."""
+    if not isinstance(data.report, TableReport):
+        return "an archive set (pretrain those with --task_name pretrain, docs/transfer.md)"
+    if not len(data.splits["val"]):
+        return "no validation split to stop the pretraining on"
+    if cfg.seq_len % cfg.input_token_len:
+        return (f"--seq_len {cfg.seq_len} is not a whole number of --input_token_len {cfg.input_token_len} tokens, "
+                "and pretraining forecasts every token from real data")
+    return None
+
+
 def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str | None]:
-    """--pretrain_stage auto -> on or off, and why, for a run from scratch; ``on`` for an archive set
-    is refused."""
-    table = isinstance(data.report, TableReport)
+    """--pretrain_stage auto -> on or off, and why, for a run from scratch; ``on`` where it cannot
+    run is refused in one line."""
+    cannot = _why_not(cfg, data)
     if cfg.pretrain_stage == "on":
-        if not table:
-            raise UserError("--pretrain_stage applies to station/region tables; for archive sets pretrain with "
-                            "--task_name pretrain (docs/transfer.md)")
+        if cannot:
+            raise UserError(f"--pretrain_stage on: {cannot}; drop the flag")
         return cfg, "pretraining stage: on (--pretrain_stage on)"
     if cfg.pretrain_stage == "off":
         return cfg, None
     n_train = len(data.splits["train"])
-    if not table:
-        why = "an archive set"
-    elif not len(data.splits["val"]):
-        why = "no validation split to stop the pretraining on"
+    if cannot:
+        why = cannot
     elif not _hourly_or_finer(data.report):
         why = f"a grid of {data.report.time_step}; it was measured on hourly tables (and did not pay on daily ones)"
     elif n_train >= TINY_BELOW_WINDOWS:
@@ -72,24 +81,60 @@ def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str
     return cfg.derive(pretrain_stage="off"), f"pretraining stage: off (--pretrain_stage auto: {why})"
 
 
+# what --task_name pretrain refuses when typed: they shape the classifier's training, not the forecaster's
+CLASSIFIER_ONLY = {"input_noise": 0.0, "mixup": 0.0, "highway": "auto"}
+
+
 def pretraining_config(cfg: Config) -> Config:
     """The pretraining run's options: the classifier's data flags and sizes, the recipe's training;
-    an epoch budget the user typed (--train_epochs, --patience) bounds the pretraining too."""
+    an epoch budget the user typed (--train_epochs, --patience) bounds the pretraining too, and the
+    classifier-only flags are the classifier's alone."""
     budget = {key: getattr(cfg, key) for key in ("train_epochs", "patience") if key in cfg.explicit}
     if "train_epochs" in budget:
         budget["tmax"] = budget["train_epochs"]
-    return cfg.derive(**{**RECIPE, **budget}, output_token_len=cfg.input_token_len,
-                      model_id=f"{cfg.model_id}_pretraining")
+    return cfg.derive(**{**RECIPE, **budget, **CLASSIFIER_ONLY}, output_token_len=cfg.input_token_len,
+                      model_id=f"{cfg.model_id}_pretraining", explicit=cfg.explicit - set(CLASSIFIER_ONLY))
 
 
-def run_pretrain_stage(cfg: Config, log: RunLog) -> Config:
-    """Pretrains (or, with --resume, finds the finished pretraining) and returns the classifier's
-    Config, adapting from that checkpoint."""
+def _refuse_resume_of_a_run_without_it(cfg: Config) -> None:
+    """--resume of a run started without the stage (before --pretrain_stage auto, or with it off):
+    the stage would send the classifier to another folder (an adapted run's) and start afresh."""
+    from utils.cli import setting_name
+
+    folder = Path(cfg.checkpoints) / setting_name(cfg, 0)
+    if cfg.resume and (folder / "config.json").exists():
+        raise UserError(f"{folder} was started without the pretraining stage, and today's default "
+                        "(--pretrain_stage auto) gives on; add --pretrain_stage off to resume it as it ran")
+
+
+def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
+    """Resolves --pretrain_stage for a run from scratch and, where on, pretrains (a finished
+    pretraining of the same setting is read, not trained again: one serves every seed, and every
+    classifier of a sweep) and returns the classifier's Config, adapting from that checkpoint."""
+    from data_provider.data_factory import data_provider
     from exp.exp_pretrain import pretrain_runs
+    from utils.cli import setting_name
 
+    chosen_by_auto = cfg.pretrain_stage == "auto"
+    cfg, why = pretrain_stage_default(cfg, data)
+    if why:
+        log(why)
+    if cfg.pretrain_stage != "on":
+        return cfg
+    if chosen_by_auto:
+        _refuse_resume_of_a_run_without_it(cfg)
+    pretraining = pretraining_config(cfg)
+    try:
+        pretraining_data = data_provider(pretraining)
+    except UserError as err:   # its windows are longer (seq_len + one output token) and must fit each period
+        if not chosen_by_auto:
+            raise UserError(f"{err} (--pretrain_stage off trains the classifier without the pretraining stage)")
+        log(f"pretraining stage: off after all: its windows cannot be made ({err})")
+        return cfg.derive(pretrain_stage="off")
     log(">>> pretraining stage: Timer-XL's next-token forecasting on the train period's series "
         "(the validation period stops it early; the test period is not read)")
-    (run_dir,) = pretrain_runs(pretraining_config(cfg), log)
+    found = (Path(cfg.checkpoints) / setting_name(pretraining, 0) / "config.json").exists()
+    (run_dir,) = pretrain_runs(pretraining.derive(resume=found), log, pretraining_data)
     checkpoint = Path(run_dir) / "checkpoint.pth"
     log(f">>> classifier adapted from {checkpoint}")
     return cfg.derive(adaptation=True, pretrain_model_path=str(checkpoint))

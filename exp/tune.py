@@ -248,6 +248,8 @@ def finish(study, optuna, cfg, folder: Path, log: RunLog) -> None:
     recipe = folder / "best.yaml"
     given = given_flags(cfg)
     chosen = {k: v for k, v in trial_options(best.params, cfg).items() if k not in given}
+    if "pretrain_stage" not in given:
+        chosen["pretrain_stage"] = "off"   # every trial trained from scratch: the recipe says so
     write_recipe(recipe, given, chosen, [
         f"--task_name tune: trial {best.number} of {len(study.trials)}, validation {cfg.monitor} {best.value:.4f}",
         f"its run folder: {best.user_attrs['run_dir']}",

@@ -3,6 +3,7 @@ steps") as an input variable. It must equal the persistence baseline at every wi
 read nothing after the step it describes, never hide a window, and come back the same on a new
 file at forecast time."""
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import data_args, rain_table
@@ -14,6 +15,7 @@ NAME = "persistence_tp_mm"
 
 
 def saved(tmp_path, frame=None):
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / "rain.csv"
     (rain_table(n_rows=160) if frame is None else frame).to_csv(path, index=False)
     return path
@@ -24,22 +26,41 @@ def column_at_window_ends(data, split, name=NAME):
     return ws.data[ws.ends, data.features.index(name)].numpy()
 
 
+def with_gaps(n_rows=160):
+    frame = rain_table(n_rows=n_rows)
+    frame.loc[[20, 21, 33, 60, 61, 62, 97, 130, 181, 250], "tp_mm"] = np.nan   # both groups, every split
+    return frame
+
+
 def test_it_is_the_persistence_forecast_at_every_window_end(tmp_path):
-    data = prepare(data_args(saved(tmp_path), horizon=3, persistence_input="on"))
+    frame = with_gaps()
+    data = prepare(data_args(saved(tmp_path, frame), horizon=3, persistence_input="on"))
     assert data.report.persistence_input["horizon"] == 3 and NAME in data.features
+    # the file's rain on each of the data's rows
+    stamps = pd.to_datetime(frame.timestamp)
+    rain = frame.set_index([frame.region, stamps]).tp_mm
+    raw = rain.loc[list(zip(data.row_groups, pd.to_datetime(data.row_dates)))].to_numpy()
+    fallbacks = 0
     for split in SPLITS:
-        persistence = data.persistence[split]
-        known = persistence >= 0
+        ends = data.splits[split].ends
+        # where the baseline has its own answer (every step of its period observed), not its fallback
+        known = ~np.isnan(np.stack([raw[ends - k] for k in range(3)])).any(axis=0)
         assert known.sum() > 10
-        np.testing.assert_array_equal(column_at_window_ends(data, split)[known], persistence[known])
+        fallbacks += (~known).sum()
+        np.testing.assert_array_equal(column_at_window_ends(data, split)[known], data.persistence[split][known])
+    assert fallbacks > 0      # the gaps reached some window ends: the comparison above skipped those
 
 
-def test_it_reads_nothing_after_the_step_it_describes():
-    rng = np.random.default_rng(0)
-    rain = rng.gamma(0.5, 2, 60) * (rng.random(60) < 0.4)
-    later_changed = rain.copy()
-    later_changed[31:] = rng.gamma(0.5, 2, 29)
-    np.testing.assert_array_equal(observed_events(rain, 0.0, 6)[:31], observed_events(later_changed, 0.0, 6)[:31])
+def test_it_reads_nothing_after_the_step_it_describes(tmp_path):
+    frame = rain_table(n_rows=160, groups=("coast",))
+    frame.loc[[99, 100], "tp_mm"] = np.nan       # a gap just before: no value may come back from after it
+    later = frame.copy()
+    later.loc[101:, "tp_mm"] = np.where(later.loc[101:, "tp_mm"] > 0, 0.0, 5.0)     # every later step flipped
+    column = [prepare(data_args(saved(tmp_path / name, f), horizon=4, persistence_input="on", group_col=""))
+              for name, f in (("a", frame), ("b", later))]
+    values = [d.splits["train"].data[:, d.features.index(NAME)].numpy() for d in column]
+    np.testing.assert_array_equal(values[0][:101], values[1][:101])
+    assert not np.array_equal(values[0][101:], values[1][101:])
 
 
 def test_a_missing_step_counts_as_no_rain_and_the_first_steps_look_back_as_far_as_they_can():
@@ -93,14 +114,22 @@ def test_a_file_column_of_the_same_name_is_refused_in_one_line(tmp_path):
 
 
 def test_a_new_file_gets_the_same_column_at_forecast_time(tmp_path):
-    path = saved(tmp_path)
-    args = data_args(path, horizon=2, persistence_input="on")
+    frame = with_gaps()
+    args = data_args(saved(tmp_path / "train", frame), horizon=2, persistence_input="on")
     data = prepare(args)
     report = data.report
-    new = prepare_prediction(args, list(data.features), report.scaling_from_train["mean"],
+    # today's file: the last 60 rows of one station, with a gap of its own
+    today = frame[frame.region == "coast"].tail(60).copy()
+    today.loc[today.index[10], "tp_mm"] = np.nan
+    new_args = data_args(saved(tmp_path / "today", today), horizon=2, persistence_input="on")
+    new = prepare_prediction(new_args, list(data.features), report.scaling_from_train["mean"],
                              report.scaling_from_train["std"], None, report.calendar_features,
                              report.persistence_input)
     column = data.features.index(NAME)
-    test = data.splits["test"]
-    # the same rows of the same file: the same value, whichever function built it
-    np.testing.assert_array_equal(new.windows.data[test.ends, column].numpy(), test.data[test.ends, column].numpy())
+    got = new.windows.data[:, column].numpy()
+    # the file's own rows decide: its first row looks back no further than the file, its gap is no rain
+    np.testing.assert_array_equal(got, observed_events(today.tp_mm.to_numpy(), 0.5, 2))
+    # and away from those two, every row has the value training gave the same timestamp
+    trained = data.splits["train"].data[:, column].numpy()
+    first = frame.index.get_loc(today.index[0])
+    np.testing.assert_array_equal(got[12:], trained[first + 12:first + 60])

@@ -68,3 +68,43 @@ def test_an_epoch_budget_the_user_typed_bounds_the_pretraining_too(tmp_path):
     assert main([*hourly(tmp_path), "--pretrain_stage", "on"]) == 0
     (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")
     assert read_run_config(pre_dir / "config.json")["train_epochs"] == 1
+
+
+def test_a_run_started_without_the_stage_is_not_resumed_under_it(tmp_path, capsys):
+    # a run from scratch (as every run before --pretrain_stage auto was), then the same command with --resume
+    assert main([*hourly(tmp_path), "--pretrain_stage", "off"]) == 0
+    capsys.readouterr()
+    assert main([*hourly(tmp_path), "--resume"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "add --pretrain_stage off to resume it as it ran" in err and err.count("\n") == 0
+    assert not list((tmp_path / "ck").glob("pretrain_*"))       # nothing was pretrained meanwhile
+
+
+def test_classifier_only_flags_stay_with_the_classifier(tmp_path):
+    assert main([*hourly(tmp_path), "--mixup", "0.2", "--input_noise", "0.1", "--highway", "on"]) == 0
+    (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")
+    pretraining = read_run_config(pre_dir / "config.json")
+    assert pretraining["mixup"] == 0 and pretraining["input_noise"] == 0
+    (run,) = (tmp_path / "ck").glob("classification_stage_*_exp_0")
+    assert read_run_config(run / "config.json")["mixup"] == 0.2
+
+
+def test_a_sweep_of_classifiers_shares_one_pretraining(tmp_path, capsys):
+    for rate in ("1e-4", "3e-4"):
+        assert main([*hourly(tmp_path), "--learning_rate", rate]) == 0
+    assert len(list((tmp_path / "ck").glob("pretrain_*_exp_0"))) == 1
+    assert capsys.readouterr().out.count("is already finished") == 1      # the second read the first's
+    assert len(list((tmp_path / "ck").glob("classification_stage_*_exp_0"))) == 2
+
+
+def test_where_the_stage_cannot_run_auto_says_why_and_on_is_refused(tmp_path, capsys):
+    ragged = [*hourly(tmp_path), "--seq_len", "26"]           # not a whole number of 6-step tokens
+    assert main(ragged) == 0
+    assert "pretraining stage: off (--pretrain_stage auto: --seq_len 26 is not a whole number" in capsys.readouterr().out
+    assert main([*ragged, "--pretrain_stage", "on", "--model_id", "again"]) == 2
+    assert "--pretrain_stage on: --seq_len 26" in capsys.readouterr().err
+    # a validation period too short for a pretraining window (seq_len + one output token)
+    assert main([*hourly(tmp_path), "--split", "0.8,0.08,0.12", "--model_id", "short"]) == 0
+    out = capsys.readouterr().out
+    assert "pretraining stage: off after all: its windows cannot be made" in out
+    assert not list((tmp_path / "ck").glob("pretrain_short_*"))

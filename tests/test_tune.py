@@ -46,6 +46,7 @@ def test_a_tiny_search_leaves_trials_a_recipe_that_trains_and_resumes(workspace,
 
     best = trials.loc[trials["val_loss"].idxmin()]
     recipe = parse(["--config", str(folder / "best.yaml")])
+    assert recipe.pretrain_stage == "off"          # the trials trained from scratch, and so does the recipe
     tuned = parse(tune_argv(workspace, workspace / "ck", 3))
     for flag in ("root_path", "data_path", "group_col", "target_from", "rain_threshold", "horizon", "seq_len",
                  "input_token_len", "batch_size", "train_epochs", "seed"):

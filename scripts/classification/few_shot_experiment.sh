@@ -12,7 +12,7 @@ MODEL_ID=fewshot_pretrain EPOCHS=20 PATIENCE=3 bash "$(dirname "$0")/pretrain.sh
 # shellcheck disable=SC2046
 PRETRAINED=$($PYTHON scripts/pick_pretrained.py "$CHECKPOINTS" fewshot_pretrain $(data_args)) || exit 2
 # shellcheck disable=SC2046
-$PYTHON run.py $(data_args) --preset small --model_id fewshot_scratch "${COMMON[@]}"
+$PYTHON run.py $(data_args) --preset small --pretrain_stage off --model_id fewshot_scratch "${COMMON[@]}"
 # shellcheck disable=SC2046
 $PYTHON run.py $(data_args) --adaptation --pretrain_model_path "$PRETRAINED" --model_id fewshot_transfer "${COMMON[@]}"
 $PYTHON scripts/summarize_runs.py "$CHECKPOINTS" 'classification_fewshot_scratch_*' 'classification_fewshot_transfer_*'
