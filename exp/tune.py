@@ -169,8 +169,9 @@ def run_trial(study, optuna, space: dict, cfg, data, folder: Path, position: str
     validation value; a training failure fails the trial and the search goes on."""
     trial = study.ask(space)
     options = trial_options(trial.params, cfg)
-    # a trial trains from scratch: a pretraining stage per trial would cost more than the search
-    trial_cfg = cfg.derive(task_name="classification", is_training=1, itr=1, resume=False, pretrain_stage="off",
+    # a trial trains from scratch unless --pretrain_stage was given: a stage per trial costs more than a trial
+    stage = cfg.pretrain_stage if "pretrain_stage" in cfg.explicit else "off"
+    trial_cfg = cfg.derive(task_name="classification", is_training=1, itr=1, resume=False, pretrain_stage=stage,
                            des=f"trial{trial.number}", checkpoints=str(folder),
                            explicit=cfg.explicit | set(options), **options)
     # a trial's lines go to its train.log only: they end with its test metrics, which the search does not show
