@@ -218,3 +218,16 @@ def test_itr_reports_mean_and_std(rain_dir, capsys):
     assert len(runs) == 3
     assert f"accuracy           {np.mean(accuracies):.4f} ± {np.std(accuracies):.4f}" in out
     assert out.strip().splitlines()[-1].startswith("run folders: ") and out.count("_rep_") >= 3
+
+
+def test_a_leaking_column_is_named_with_the_flag_that_removes_it():
+    from data_provider.windows import WindowSet
+    from exp.diagnosis import leaking_columns
+
+    labels = np.array([0, 1] * 20)
+    data = torch.tensor(np.stack([labels, labels, labels, np.random.default_rng(0).normal(size=40)], axis=1),
+                        dtype=torch.float32)
+    train = WindowSet("train", data, np.arange(40), labels, 1)
+    lines = leaking_columns(train, ["rain_today", "persistence_rain", "calendar_doy_sin", "rh"], 2)
+    assert [line.rsplit("drop it with ", 1)[1] for line in lines] == [
+        "--exclude rain_today", "--persistence_input off", "--embed none"]
