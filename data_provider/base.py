@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from data_provider.time_grid import DAY, described_step
 from data_provider.windows import WindowSet
 
 
@@ -155,12 +156,14 @@ class TableReport(DataReport):
     persistence_input: dict[str, Any] | None = None                 # column, from, threshold, horizon, rule
 
     @property
+    def grid_step(self) -> pd.Timedelta | None:
+        """The grid's fixed step; None on calendar periods and without a grid."""
+        return described_step(self.time_step)
+
+    @property
     def sub_daily(self) -> bool:
         """A grid finer than a day (hourly, 15-minute); False without a grid or on calendar months."""
-        try:
-            return pd.Timedelta(self.time_step) < pd.Timedelta(days=1)
-        except (TypeError, ValueError):
-            return False
+        return self.grid_step is not None and self.grid_step < DAY
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 MISSING = -1
+PERSISTENCE_PREFIX = "persistence_"   # the persistence input's name: this prefix and the rain column's
 
 
 def _window_totals(values: np.ndarray, horizon: int) -> np.ndarray:
@@ -53,9 +54,9 @@ def observed_events(source: np.ndarray, threshold: float, horizon: int) -> np.nd
     else 0.0: the persistence rule on every row of one segment, read from row t and before only.
     A missing row counts as no rain, and the first H-1 rows look back only as far as the segment
     goes, so the variable is never missing (the rain column's own gaps still drop windows)."""
-    padded = np.concatenate([np.zeros(max(horizon - 1, 0)), np.nan_to_num(source, nan=0.0)])
     if len(source) == 0:
         return np.zeros(0, dtype=np.float32)
+    padded = np.concatenate([np.zeros(max(horizon - 1, 0)), np.nan_to_num(source, nan=0.0)])
     return (_window_totals(padded, horizon) > threshold).astype(np.float32)
 
 

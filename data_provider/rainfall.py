@@ -35,6 +35,7 @@ from data_provider.calendar import calendar_features, infer_freq, is_calendar
 from data_provider.derived_columns import derived_columns
 from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_freed_memory, load_table,
                                      parse_na_values, read_csv)
+from data_provider.time_grid import DAY, described_step
 from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, positional_split, scan_windows,
                                     tally, time_split)
 from data_provider.base import LabelRule, PredictionReport, PreparedData, SplitSummary, TableReport
@@ -660,9 +661,6 @@ def _calendar_columns(table: Table, rows: _Rows, embed: str, freq: str | None
                            "from": "each row's own timestamp (sin/cos of its hour of day and day of year)"}
 
 
-PERSISTENCE_PREFIX = "persistence_"
-
-
 def _persistence_wanted(table: Table, features: list[str], threshold: float | None, wanted: str) -> tuple[bool, str]:
     """--persistence_input auto|on|off for this table -> whether to add it, and why (one line).
     auto: on for a grid of a day or longer, off on sub-daily grids (chosen on validation:
@@ -673,10 +671,8 @@ def _persistence_wanted(table: Table, features: list[str], threshold: float | No
         return False, f"'{table.source_col}' is not an input"
     if wanted != "auto":
         return wanted == "on", f"--persistence_input {wanted}"
-    try:
-        daily = pd.Timedelta(table.step) >= pd.Timedelta(days=1)
-    except (TypeError, ValueError):
-        daily = table.step is not None   # calendar months
+    step = described_step(table.step)
+    daily = table.step is not None and (step is None or step >= DAY)   # step None on a grid: calendar periods
     return daily, ("--persistence_input auto: on for grids of a day or longer" if daily else
                    f"--persistence_input auto: off on a grid of {table.step or 'rows'}, where it did not pay on validation")
 
@@ -687,22 +683,21 @@ def _persistence_column(table: Table, features: list[str], rows: _Rows, sentinel
     there (labels.observed_events: 1 where the event already happened, the persistence forecast),
     on the rain column as observed (not forward-filled: a filled rain amount would count the same
     rain twice); its name, values [rows, 1] and the record for data_report.json (also when it is
-    not added: why not). Only where the rain column
-    (--target_from) is itself an input: its gaps then decide which windows are complete, and a user
-    who left it out of --features meant the model not to read it. A 0/1 variable, never missing,
-    not scaled."""
+    not added: why not). Only where the rain column (--target_from) is itself an input: its gaps
+    then decide which windows are complete, and a user who left it out of --features meant the
+    model not to read it. A 0/1 variable, never missing, not scaled."""
     add, why = _persistence_wanted(table, features, threshold, wanted)
     if not add:
         return [], None, ({"column": None, "why": why} if table.source_col else None)
-    name = f"{PERSISTENCE_PREFIX}{table.source_col}"
+    name = f"{label_rules.PERSISTENCE_PREFIX}{table.source_col}"
     if name in features:
         raise UserError(f"{table.path}: column '{name}' is the name of the persistence input this run adds; "
                         "rename that column, or add --persistence_input off")
     source = _rain(table, sentinels)
+    steps = max(horizon, 1)
     values = np.zeros((len(source), 1), dtype=np.float32)
     for a, b in zip(rows.starts, rows.stops):
-        values[a:b, 0] = label_rules.observed_events(source[a:b], threshold, max(horizon, 1))
-    steps = max(horizon, 1)
+        values[a:b, 0] = label_rules.observed_events(source[a:b], threshold, steps)
     return [name], values, {
         "column": name, "why": why, "from": table.source_col, "threshold": threshold, "horizon": steps,
         "rule": f"1 where the total of '{table.source_col}' over the {steps} step(s) ending at that step is > "

@@ -40,6 +40,16 @@ class Grid:
         return f"1 calendar {name} ({'last' if self.at_end else 'first'} day)"
 
 
+def described_step(described: str | None) -> pd.Timedelta | None:
+    """The fixed step a ``Grid.describe()`` text names (as data reports keep it), back as a
+    Timedelta; None for calendar periods and for no grid at all."""
+    try:
+        step = pd.Timedelta(described)
+    except (TypeError, ValueError):
+        return None
+    return None if pd.isna(step) else step      # pd.Timedelta(None) is NaT
+
+
 @dataclass(frozen=True)
 class Regularised:
     frame: pd.DataFrame

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from data_provider.calendar import is_calendar
+from data_provider.labels import PERSISTENCE_PREFIX
 from utils.early_stopping import improves
 
 STALL_FRACTION = 0.01      # learning rate below 1% of its value at the best epoch counts as "could no longer move"
@@ -107,9 +109,9 @@ def collapse(metrics: dict) -> list[str]:
 
 def _dropped_by(name: str) -> str:
     """The flag that leaves a column out: the file's own columns by name, the added ones by their flag."""
-    if name.startswith("calendar_"):
+    if is_calendar(name):
         return "--embed none"
-    if name.startswith("persistence_"):
+    if name.startswith(PERSISTENCE_PREFIX):
         return "--persistence_input off"
     return f"--exclude {name}"
 

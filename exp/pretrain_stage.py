@@ -34,7 +34,7 @@ RECIPE = dict(task_name="pretrain", model="timer_xl", learning_rate=1e-3, cosine
 
 
 def _hourly_or_finer(report: TableReport) -> bool:
-    return report.sub_daily and pd.Timedelta(report.time_step) <= pd.Timedelta(hours=1)
+    return report.grid_step is not None and report.grid_step <= pd.Timedelta(hours=1)
 
 
 def stage_beside_adaptation(cfg: Config) -> Config:

@@ -57,7 +57,8 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
 
 
 # defaults that changed after runs were saved: a run resumed without the flag would build another
-# model (the highway's weights) or read other columns (the window-cost rule) than it trained with
+# model (the highway's weights, an adapted backbone from the pretraining stage) or read other
+# columns (the window-cost rule, the persistence input) than it trained with
 CHANGED_DEFAULTS = ("highway", "max_window_loss", "persistence_input", "pretrain_stage")
 
 

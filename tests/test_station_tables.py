@@ -413,3 +413,11 @@ def test_a_column_whose_few_gaps_remove_most_train_windows_is_dropped_and_said(t
     assert "t2m_c" in named.features
     # a short window loses few: the column stays
     assert "t2m_c" in prepare(data_args(path, seq_len=2, max_gap=0)).features
+
+
+def test_the_grid_step_a_report_keeps_reads_back_as_a_step():
+    from data_provider.time_grid import Grid, described_step
+
+    assert described_step(Grid(step=pd.Timedelta(hours=1)).describe()) == pd.Timedelta(hours=1)
+    assert described_step(Grid(step=None, period="M").describe()) is None     # calendar months: no fixed step
+    assert described_step(None) is None                                       # no grid at all
