@@ -36,8 +36,8 @@ from data_provider.derived_columns import derived_columns
 from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_freed_memory, load_table,
                                      parse_na_values, read_csv)
 from data_provider.time_grid import DAY, described_step
-from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, positional_split, scan_windows,
-                                    tally, time_split)
+from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, months_train_never_saw,
+                                    positional_split, scan_windows, tally, time_split)
 from data_provider.base import LabelRule, PredictionReport, PreparedData, SplitSummary, TableReport
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
@@ -775,6 +775,9 @@ def prepare(args) -> PreparedData:
     _check_windows(table, splits, split_report, inputs.missing_share, _label_missing_share(labels, split.row_split),
                    check_classes=not unlabeled)
     warnings += _class_warnings(splits, split_report, rows, label_column, unlabeled)
+    if table.date_col and not unlabeled:    # the classifier's run says it; its pretraining shares the split
+        dates = table.frame[table.date_col].to_numpy()
+        warnings += months_train_never_saw({name: dates[windows.ends] for name, windows in splits.items()})
 
     # --- what was done, for data_report.json
     report = _data_report(table, args, rows, _label_description(table, args, unlabeled, horizon), labels.n_classes,

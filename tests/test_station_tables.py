@@ -421,3 +421,17 @@ def test_the_grid_step_a_report_keeps_reads_back_as_a_step():
     assert described_step(Grid(step=pd.Timedelta(hours=1)).describe()) == pd.Timedelta(hours=1)
     assert described_step(Grid(step=None, period="M").describe()) is None     # calendar months: no fixed step
     assert described_step(None) is None                                       # no grid at all
+
+
+def test_a_test_period_in_months_train_never_saw_is_named(tmp_path):
+    # 300 days from 1 January: train ends in late July, the test period is mid-September to October
+    days = pd.date_range("2013-01-01", periods=300, freq="D")
+    warnings = prepared(tmp_path, daily(n=300, obs=days.strftime("%Y-%m-%d"))).report.warnings
+    test_warning = [w for w in warnings if "of the test windows end in months no train window ends in" in w]
+    assert len(test_warning) == 1 and "(Sep, Oct)" in test_warning[0] and test_warning[0].startswith("100%")
+
+
+def test_a_record_whose_train_period_covers_the_year_gets_no_season_warning(tmp_path):
+    days = pd.date_range("2010-01-01", periods=1200, freq="D")
+    warnings = prepared(tmp_path, daily(n=1200, obs=days.strftime("%Y-%m-%d"))).report.warnings
+    assert not [w for w in warnings if "months no train window ends in" in w]
