@@ -33,7 +33,7 @@ from exp.highway import start_highway
 from exp.pretrain_stage import stage_beside_adaptation, with_pretrain_stage
 from exp.session import prepare_session, run_repeats
 from exp.summary import append_summary, repeats, summary_row
-from exp.threshold import tune_threshold, tuning_metric
+from exp.threshold import predict_at, tune_threshold, tuning_metric
 from exp.training_loop import NonFiniteLoss, fit, mark_finished
 from models import CLASSIFIERS
 from models.pretrained import read_checkpoint
@@ -121,9 +121,13 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     if cfg.threshold_tuning == "on" and data.n_classes == 2:
         # chosen on validation; then it is the decision rule every test figure uses
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, precision=precision)
-        val_scores = softmax(val_logits)[:, cfg.pos_label]
-        value, val_value = tune_threshold(data.splits["val"].labels, val_scores, cfg.pos_label, metric)
+        val_probs, val_labels = softmax(val_logits.astype(np.float64)), data.splits["val"].labels
+        value, val_value = tune_threshold(val_labels, val_probs[:, cfg.pos_label], cfg.pos_label, metric)
         threshold = {"threshold": value, "chosen_on": f"validation {metric}", f"validation_{metric}": val_value}
+        if metric != "macro_f1":  # the figure every comparison of runs reads (scripts/benchmark_quality.py)
+            at_threshold = predict_at(val_probs[:, cfg.pos_label], value, cfg.pos_label)
+            threshold["validation_macro_f1"] = classification_metrics(
+                val_labels, at_threshold, val_probs, data.n_classes, cfg.pos_label)["macro_f1"]
     metrics, predictions = score_test(probs, data, cfg.pos_label, metric, threshold)
     return metrics, predictions, seconds
 

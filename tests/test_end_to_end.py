@@ -145,3 +145,16 @@ def test_bad_input_is_one_line_without_traceback(workspace, argv, message):
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_a_threshold_tuned_on_validation_accuracy_still_records_its_validation_macro_f1(workspace):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("benchmark_quality", ROOT / "scripts" / "benchmark_quality.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert main(train_argv(workspace, "--monitor", "val_accuracy", "--threshold_tuning", "on")) == 0
+    run_dir = only_run(workspace)
+    tuned = json.loads((run_dir / "metrics.json").read_text())["threshold_tuned"]
+    assert tuned["chosen_on"] == "validation accuracy" and 0 <= tuned["validation_macro_f1"] <= 1
+    # the benchmark's decision-rule column reads it instead of falling back to the argmax figure
+    assert benchmark.decision_validation_value(run_dir) == tuned["validation_macro_f1"]
