@@ -113,6 +113,7 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
     classifier of a sweep) and returns the classifier's Config, adapting from that checkpoint."""
     from data_provider.data_factory import data_provider
     from exp.exp_pretrain import pretrain_runs
+    from exp.session import sized_for
     from utils.cli import setting_name
 
     chosen_by_auto = cfg.pretrain_stage == "auto"
@@ -133,7 +134,9 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
         return cfg.derive(pretrain_stage="off")
     log(">>> pretraining stage: Timer-XL's next-token forecasting on the train period's series "
         "(the validation period stops it early; the test period is not read)")
-    found = (Path(cfg.checkpoints) / setting_name(pretraining, 0) / "config.json").exists()
+    # the folder's name holds the model size, which --preset auto settles from the pretraining's own windows
+    sized, _ = sized_for(pretraining, pretraining_data, len(pretraining_data.splits["train"]))
+    found = (Path(cfg.checkpoints) / setting_name(sized, 0) / "config.json").exists()
     (run_dir,) = pretrain_runs(pretraining.derive(resume=found), log, pretraining_data)
     checkpoint = Path(run_dir) / "checkpoint.pth"
     log(f">>> classifier adapted from {checkpoint}")

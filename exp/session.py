@@ -20,6 +20,12 @@ from utils.run_log import RunLog
 from utils.seeding import seed_everything, use_deterministic_algorithms
 
 
+def sized_for(cfg: Config, data: PreparedData, n_train: int) -> tuple[Config, str | None]:
+    """The Config with the window sizes the data decides and the model size right for ``n_train``
+    train windows (--preset auto), and a line saying why: what a run folder's name is made of."""
+    return right_size(cfg.derive(**data.window_sizes), n_train)
+
+
 def prepare_session(cfg: Config, log: RunLog,
                     count_train: Callable[[Config, PreparedData], int] | None = None,
                     data: PreparedData | None = None) -> tuple[Config, PreparedData, torch.device]:
@@ -28,11 +34,10 @@ def prepare_session(cfg: Config, log: RunLog,
     precision --amp picks on this device) and the device. ``data``: windows already read with
     these data options (a tune search reads its file once for all trials)."""
     data = data if data is not None else data_provider(cfg)
-    cfg = cfg.derive(**data.window_sizes)
     for line in console.data_summary(data.report):
         log(line)
     n_train = count_train(cfg, data) if count_train else len(data.splits["train"])
-    cfg, why = right_size(cfg, n_train)
+    cfg, why = sized_for(cfg, data, n_train)
     if why:
         log(why)
     cfg = with_epochs_from_steps(cfg, n_train, log)

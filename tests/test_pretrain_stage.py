@@ -108,3 +108,14 @@ def test_where_the_stage_cannot_run_auto_says_why_and_on_is_refused(tmp_path, ca
     out = capsys.readouterr().out
     assert "pretraining stage: off after all: its windows cannot be made" in out
     assert not list((tmp_path / "ck").glob("pretrain_short_*"))
+
+
+def test_resume_finds_the_finished_pretraining_when_auto_chose_the_model_size(tmp_path, capsys):
+    # no size flags: --preset auto settles the size from the data, and the pretraining's folder name holds it
+    unsized = hourly(tmp_path)[:-len(SIZES)]
+    argv = [*unsized, "--pretrain_stage", "on", "--resume"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.count("is already finished") == 2 and ">>> pretrain run" not in out
