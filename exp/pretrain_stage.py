@@ -83,6 +83,11 @@ def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str
 
 # what --task_name pretrain refuses when typed: they shape the classifier's training, not the forecaster's
 CLASSIFIER_ONLY = {"input_noise": 0.0, "mixup": 0.0, "highway": "auto"}
+# flags the forecaster never reads: a classifier typed with another value of one (a sweep over
+# --finetune or --class_weights) reads the same finished pretraining instead of being refused it
+CLASSIFIER_FLAGS = frozenset({*CLASSIFIER_ONLY, "n_classes", "pos_label", "allow_partial_load", "finetune",
+                              "backbone_lr_scale", "pooling", "loss", "class_weights", "focal_gamma",
+                              "threshold_tuning", "select_epoch"})
 
 
 def pretraining_config(cfg: Config) -> Config:
@@ -93,7 +98,7 @@ def pretraining_config(cfg: Config) -> Config:
     if "train_epochs" in budget:
         budget["tmax"] = budget["train_epochs"]
     return cfg.derive(**{**RECIPE, **budget, **CLASSIFIER_ONLY}, output_token_len=cfg.input_token_len,
-                      model_id=f"{cfg.model_id}_pretraining", explicit=cfg.explicit - set(CLASSIFIER_ONLY))
+                      model_id=f"{cfg.model_id}_pretraining", explicit=cfg.explicit - CLASSIFIER_FLAGS)
 
 
 def _refuse_resume_of_a_run_without_it(cfg: Config) -> None:

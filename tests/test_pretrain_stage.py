@@ -90,11 +90,13 @@ def test_classifier_only_flags_stay_with_the_classifier(tmp_path):
 
 
 def test_a_sweep_of_classifiers_shares_one_pretraining(tmp_path, capsys):
-    for rate in ("1e-4", "3e-4"):
-        assert main([*hourly(tmp_path), "--learning_rate", rate]) == 0
+    sweep = [["--learning_rate", "1e-4"], ["--learning_rate", "3e-4"], ["--finetune", "partial:1"],
+             ["--finetune", "linear_probe", "--class_weights", "balanced", "--pooling", "mean"]]
+    for flags in sweep:
+        assert main([*hourly(tmp_path), "--pretrain_stage", "on", *flags]) == 0
     assert len(list((tmp_path / "ck").glob("pretrain_*_exp_0"))) == 1
-    assert capsys.readouterr().out.count("is already finished") == 1      # the second read the first's
-    assert len(list((tmp_path / "ck").glob("classification_stage_*_exp_0"))) == 2
+    assert capsys.readouterr().out.count("is already finished") == len(sweep) - 1   # the others read the first's
+    assert len(list((tmp_path / "ck").glob("classification_stage_*_exp_0"))) == len(sweep)
 
 
 def test_where_the_stage_cannot_run_auto_says_why_and_on_is_refused(tmp_path, capsys):
