@@ -62,6 +62,15 @@ def _refuse_resume_under_other_flags(args, run_dir: Path) -> None:
 CHANGED_DEFAULTS = ("highway", "max_window_loss", "persistence_input", "pretrain_stage")
 
 
+def _same_in_effect(flag: str, then, data) -> bool:
+    """Whether today's ``auto`` of a changed default decided on this data what the saved run ran
+    with: --persistence_input auto adds no column on a sub-daily grid, as 'off' did."""
+    if flag != "persistence_input":
+        return False
+    added = (getattr(data.report, "persistence_input", None) or {}).get("column") is not None
+    return then == ("on" if added else "off")
+
+
 def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, dict | None, dict | None]:
     """Config and folder of repeat ``ii`` (the Config gains what the data and the repeat decide:
     n_vars, n_classes, feature names, seed, folder name, data file hash); the last.pth state to
@@ -92,7 +101,7 @@ def open_run(args: Config, data, ii: int, log: RunLog) -> tuple[Config, Path, di
             if flag in ("highway", "pretrain_stage") and args.task_name != "classification":
                 continue   # a forecaster has no highway and no stage before it; their "auto" is never resolved
             then, now = saved.get(flag), getattr(args, flag)
-            if flag not in args.explicit and then is not None and then != now:
+            if flag not in args.explicit and then is not None and then != now and not _same_in_effect(flag, then, data):
                 then, now = (f"{v:g}" if isinstance(v, float) else v for v in (then, now))
                 raise UserError(f"{run_dir} was started with --{flag} {then}, and today's default gives {now}; "
                                 f"add --{flag} {then} to the command to resume it as it ran")

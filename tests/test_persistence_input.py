@@ -133,3 +133,24 @@ def test_a_new_file_gets_the_same_column_at_forecast_time(tmp_path):
     trained = data.splits["train"].data[:, column].numpy()
     first = frame.index.get_loc(today.index[0])
     np.testing.assert_array_equal(got[12:], trained[first + 12:first + 60])
+
+
+@pytest.mark.parametrize("freq, resumed", [("1h", True), ("1D", False)])
+def test_a_run_saved_with_it_off_resumes_where_auto_decides_the_same(tmp_path, capsys, freq, resumed):
+    # as every run before the default changed: today's auto adds nothing on an hourly grid, so the
+    # run resumes as it ran; on a daily grid auto would add the column, and the resume is refused
+    from run import main
+
+    saved(tmp_path, rain_table(n_rows=160, freq=freq))
+    argv = ["--task_name", "classification", "--is_training", "1", "--root_path", str(tmp_path), "--data_path",
+            "rain.csv", "--group_col", "region", "--target_from", "tp_mm", "--rain_threshold", "0.5",
+            "--seq_len", "8", "--input_token_len", "4", "--e_layers", "1", "--d_model", "16", "--d_ff", "32",
+            "--n_heads", "2", "--train_epochs", "1", "--pretrain_stage", "off", "--checkpoints", str(tmp_path / "ck")]
+    assert main([*argv, "--persistence_input", "off"]) == 0
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == (0 if resumed else 2)
+    captured = capsys.readouterr()
+    if resumed:
+        assert "is already finished" in captured.out
+    else:
+        assert "was started with --persistence_input off, and today's default gives auto" in captured.err
