@@ -154,6 +154,7 @@ class TableReport(DataReport):
     scaling_from_train: dict[str, dict[str, float]] = field(default_factory=dict)   # mean, std per feature
     calendar_features: dict[str, Any] | None = None                 # freq, columns, from (--embed timeF)
     persistence_input: dict[str, Any] | None = None                 # column, from, threshold, horizon, rule
+    months_unseen_in_train: dict[str, dict] = field(default_factory=dict)   # split: share, months (a season train lacks)
 
     @property
     def grid_step(self) -> pd.Timedelta | None:

@@ -37,7 +37,7 @@ from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_fr
                                      parse_na_values, read_csv)
 from data_provider.time_grid import DAY, described_step
 from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, months_train_never_saw,
-                                    positional_split, scan_windows, tally, time_split)
+                                    positional_split, scan_windows, season_warning, tally, time_split)
 from data_provider.base import LabelRule, PredictionReport, PreparedData, SplitSummary, TableReport
 from data_provider.windows import SPLITS, WindowSet
 from utils.errors import UserError
@@ -567,7 +567,7 @@ def _label_description(table: Table, args, unlabeled: bool, horizon: int) -> Lab
 def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: int, choice: _FeatureChoice,
                  marked: dict[str, np.ndarray], inputs: _Inputs, ratios, split: Split, split_report: dict,
                  by_group: dict, warnings: list[str], features: list[str],
-                 calendar: dict | None, persistence_input: dict | None) -> TableReport:
+                 calendar: dict | None, persistence_input: dict | None, unseen_months: dict) -> TableReport:
     """data_report.json: what was read, how it was cleaned, split and labelled, and why windows were
     dropped. ``features`` are the inputs in order, the calendar pairs (``calendar``) and the
     persistence input first: they are inputs too, at the identity scaling."""
@@ -618,6 +618,7 @@ def _data_report(table: Table, args, rows: _Rows, label: LabelRule, n_classes: i
                             "std": {**dict.fromkeys(features[:k], 1.0), **dict(zip(choice.features, inputs.std.tolist()))}},
         calendar_features=calendar,
         persistence_input=persistence_input,
+        months_unseen_in_train=unseen_months,
         warnings=warnings,
     )
 
@@ -775,14 +776,16 @@ def prepare(args) -> PreparedData:
     _check_windows(table, splits, split_report, inputs.missing_share, _label_missing_share(labels, split.row_split),
                    check_classes=not unlabeled)
     warnings += _class_warnings(splits, split_report, rows, label_column, unlabeled)
+    unseen_months = {}
     if table.date_col and not unlabeled:    # the classifier's run says it; its pretraining shares the split
         dates = table.frame[table.date_col].to_numpy()
-        warnings += months_train_never_saw({name: dates[windows.ends] for name, windows in splits.items()})
+        unseen_months = months_train_never_saw({name: dates[windows.ends] for name, windows in splits.items()})
+        warnings += [season_warning(name, unseen) for name, unseen in unseen_months.items()]
 
     # --- what was done, for data_report.json
     report = _data_report(table, args, rows, _label_description(table, args, unlabeled, horizon), labels.n_classes,
                           choice, marked, inputs, ratios, split, split_report, by_group, warnings, features, calendar,
-                          persistence_input)
+                          persistence_input, unseen_months)
     return PreparedData(
         splits=splits,
         n_classes=labels.n_classes,

@@ -154,29 +154,34 @@ def tally(scan: Scan, group_ids: np.ndarray, row_split: np.ndarray, names: list[
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def months_train_never_saw(window_end_dates: dict[str, np.ndarray], share: float = 0.25) -> list[str]:
-    """A warning for each later split (val, test) whose windows end, more than ``share`` of them,
-    in calendar months where no train window ends. A year of hourly data cut 70/15/15 trains on
-    January to August and tests on November and December: the test then measures a season the
-    model never saw, and a validation score taken in September does not foresee it. Only dates
-    are read, never labels, so the check is the same whatever the model does."""
+def months_train_never_saw(window_end_dates: dict[str, np.ndarray], share: float = 0.25) -> dict[str, dict]:
+    """{split: {"share", "months"}} for each later split (val, test) whose windows end, more than
+    ``share`` of them, in calendar months where no train window ends. A year of hourly data cut
+    70/15/15 trains on January to August and tests on November and December: the test then
+    measures a season the model never saw, and a validation score taken in September does not
+    foresee it. Only dates are read, never labels, so the check is the same whatever the model does."""
     train = window_end_dates.get("train")
     if train is None or len(train) == 0:
-        return []
-    seen = set(_months(train))
-    warnings = []
+        return {}
+    seen = list(set(_months(train)))
+    out = {}
     for name in SPLITS[1:]:
         ends = window_end_dates.get(name)
         if ends is None or len(ends) == 0:
             continue
         months = _months(ends)
-        unseen = ~np.isin(months, list(seen))
+        unseen = ~np.isin(months, seen)
         if unseen.mean() > share:
-            names = ", ".join(MONTH_NAMES[m - 1] for m in sorted(set(months[unseen])))
-            warnings.append(f"{unseen.mean():.0%} of the {name} windows end in months no train window ends in "
-                            f"({names}): the {name} score measures a season the model was not trained on; "
-                            "a record with a whole year in the train period (or more) makes it a fair test")
-    return warnings
+            out[name] = {"share": float(unseen.mean()),
+                         "months": [MONTH_NAMES[m - 1] for m in sorted(set(months[unseen].tolist()))]}
+    return out
+
+
+def season_warning(split: str, unseen: dict) -> str:
+    """One line for an entry of ``months_train_never_saw``."""
+    return (f"{unseen['share']:.0%} of the {split} windows end in months no train window ends in "
+            f"({', '.join(unseen['months'])}): the {split} score measures a season the model was not trained "
+            "on; a record with a whole year in the train period (or more) makes it a fair test")
 
 
 def _months(dates: np.ndarray) -> np.ndarray:

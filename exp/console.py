@@ -163,7 +163,8 @@ def metrics_table(metrics: dict, title: str) -> list[str]:
         lines.append(f"verification (event = class {metrics['pos_label']}): POD {_fmt(v['pod'], 0)}  FAR {_fmt(v['far'], 0)}  "
                      f"CSI {_fmt(v['csi'], 0)}  bias {_fmt(v['frequency_bias'], 0)}  Brier {_fmt(v['brier'], 0)}  "
                      f"ECE {_fmt(v['ece'], 0)}")
-    lines += [f"WARNING: {line}" for line in metrics.get("warnings", []) + metrics.get("probability_warnings", [])]
+    lines += [f"WARNING: {line}" for line in metrics.get("warnings", []) + metrics.get("probability_warnings", [])
+                                                 + metrics.get("data_warnings", [])]
     return lines
 
 

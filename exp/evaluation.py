@@ -6,6 +6,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from data_provider.timeline import season_warning
 from data_provider.windows import WindowSet, to_device
 from utils.distributed import gather_rows, shard, sum_all
 from exp import baselines
@@ -97,6 +98,13 @@ def beaten_by(metrics: dict) -> list[str]:
     return lines
 
 
+def _season_warnings(report, split: str) -> list[str]:
+    """The data report's line on a split that lies in months train never saw, beside the scores
+    it qualifies (data_provider/timeline.py months_train_never_saw)."""
+    unseen = (getattr(report, "months_unseen_in_train", None) or {}).get(split)
+    return [season_warning(split, unseen)] if unseen else []
+
+
 def probability_warnings(metrics: dict) -> list[str]:
     """A line when the model's probabilities are worse than always forecasting the train rate
     (negative Brier skill). Kept apart from ``warnings``, which say whether a baseline wins: the
@@ -130,7 +138,8 @@ def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str
         metrics["verification"] = verification(windows.labels, y_pred, probs[:, pos_label], pos_label,
                                                data.report.train_share(pos_label))
     metrics["baselines"] = baselines_for(data, split, pos_label, metric)
-    metrics["warnings"] = beaten_by(metrics)
+    metrics["warnings"] = beaten_by(metrics)     # empty = the model beats every baseline (summary.csv reads it)
+    metrics["data_warnings"] = _season_warnings(data.report, split)
     metrics["probability_warnings"] = probability_warnings(metrics)
     return metrics
 
