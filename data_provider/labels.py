@@ -66,3 +66,22 @@ def column_labels(values: np.ndarray) -> np.ndarray:
     known = ~np.isnan(values)
     labels[known] = values[known].astype(np.int64)
     return labels
+
+
+def trace_code(values: np.ndarray, threshold: float, gap: float = 10.0, min_share: float = 0.01) -> str | None:
+    """A line when a rain column's smallest positive value looks like a trace code stored as a
+    number (NOAA writes trace, "rain seen, too little to measure", as 0.0001 inch beside a gauge
+    resolution of 0.01): it sits ``gap`` times or more below the next value, holds at least
+    ``min_share`` of the positive rows, and the threshold counts it as rain. Which it should be is
+    the user's choice; the line says what each threshold does. ``values``: the train rows."""
+    positive = values[np.isfinite(values) & (values > 0)]
+    distinct = np.unique(positive)
+    if len(distinct) < 2 or threshold >= distinct[0] or distinct[1] < gap * distinct[0]:
+        return None
+    smallest, n = distinct[0], int(np.sum(positive == distinct[0]))
+    if n < 5 or n < min_share * len(positive):
+        return None
+    return (f"{n:,} train rows ({n / len(positive):.0%} of the rain rows) hold {smallest:g}, "
+            f"{distinct[1] / smallest:.0f}x below the next value {distinct[1]:g}: a trace code stored as a number "
+            f"(rain seen, too little to measure)? --rain_threshold {threshold:g} counts these rows as rain; "
+            f"--rain_threshold {smallest:g} does not")

@@ -776,6 +776,9 @@ def prepare(args) -> PreparedData:
     _check_windows(table, splits, split_report, inputs.missing_share, _label_missing_share(labels, split.row_split),
                    check_classes=not unlabeled)
     warnings += _class_warnings(splits, split_report, rows, label_column, unlabeled)
+    if table.source_col and not unlabeled and labels.values is not None:
+        trace = label_rules.trace_code(labels.values[split.row_split == 0], args.rain_threshold)
+        warnings += [f"column '{table.source_col}': {trace}"] if trace else []
     unseen_months = {}
     if table.date_col and not unlabeled:    # the classifier's run says it; its pretraining shares the split
         dates = table.frame[table.date_col].to_numpy()

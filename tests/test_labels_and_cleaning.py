@@ -92,3 +92,31 @@ def test_the_last_measured_column_is_never_dropped_for_its_gaps():
     two[0:100:30, 0] = True
     two[110:200:30, 1] = True                   # each costs about half the windows: one goes, one stays
     assert len(cleaning.costly_columns(two, np.arange(23, 200), 24, 0.25)) == 1
+
+
+def test_a_trace_code_stored_as_a_number_is_named_with_the_threshold_that_excludes_it():
+    rng = np.random.default_rng(0)
+    gauge = np.round(rng.gamma(1.0, 0.1, 400), 2) * (rng.random(400) < 0.3)   # 0.01-inch steps, 70% dry
+    traced = gauge.copy()
+    traced[rng.choice(np.flatnonzero(gauge == 0), 40, replace=False)] = 0.0001
+    line = labels.trace_code(traced, threshold=0)
+    assert line.startswith("40 train rows") and "hold 0.0001, 100x below the next value 0.01" in line
+    assert line.endswith("--rain_threshold 0 counts these rows as rain; --rain_threshold 0.0001 does not")
+    assert labels.trace_code(traced, threshold=0.0001) is None        # the user already excludes it
+    assert labels.trace_code(gauge, threshold=0) is None              # a plain gauge has no such value
+    traced[np.isclose(traced, 0.0001)] = np.nan
+    traced[:3] = 0.0001                                               # three stray rows are no code
+    assert labels.trace_code(traced, threshold=0) is None
+
+
+def test_a_table_with_a_trace_code_says_so_in_its_data_report(tmp_path):
+    from conftest import data_args, rain_table
+    from data_provider.rainfall import prepare
+
+    frame = rain_table(n_rows=200)
+    dry = frame.index[frame["tp_mm"] == 0]
+    frame.loc[dry[::4], "tp_mm"] = 0.0001
+    frame.to_csv(tmp_path / "rain.csv", index=False)
+    warnings = prepare(data_args(tmp_path / "rain.csv", rain_threshold=0)).report.warnings
+    assert any(w.startswith("column 'tp_mm': ") and "hold 0.0001" in w for w in warnings)
+    assert not any("trace code" in w for w in prepare(data_args(tmp_path / "rain.csv", rain_threshold=0.5)).report.warnings)
