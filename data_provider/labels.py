@@ -11,6 +11,9 @@ row, whether the event happened in the H rows ending there (observed rows only).
 """
 from __future__ import annotations
 
+import math
+from typing import Iterable
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -68,20 +71,46 @@ def column_labels(values: np.ndarray) -> np.ndarray:
     return labels
 
 
-def trace_code(values: np.ndarray, threshold: float, gap: float = 10.0, min_share: float = 0.01) -> str | None:
+def _exact(value: float) -> str:
+    """A number as short as it reads back to itself: 0.0024, not 0.0024000000000000002 nor 0.002."""
+    return next(text for text in (f"{value:.{d}g}" for d in range(1, 18)) if float(text) == value)
+
+
+def _between(low: float, high: float) -> float:
+    """The roundest number strictly between ``low`` and ``high`` (a threshold a user can type)."""
+    middle = math.sqrt(low * high)
+    for digits in range(1, 18):
+        rounded = float(f"{middle:.{digits}g}")
+        if low < rounded < high:
+            return rounded
+    return middle
+
+
+def trace_code(values: np.ndarray, threshold: float, horizon: int = 1, gap: float = 10.0,
+               min_share: float = 0.01, known: Iterable[float] = ()) -> str | None:
     """A line when a rain column's smallest positive value looks like a trace code stored as a
     number (NOAA writes trace, "rain seen, too little to measure", as 0.0001 inch beside a gauge
     resolution of 0.01): it sits ``gap`` times or more below the next value, holds at least
     ``min_share`` of the positive rows, and the threshold counts it as rain. Which it should be is
-    the user's choice; the line says what each threshold does. ``values``: the train rows."""
+    the user's choice; the line says what each threshold does over ``horizon`` rows (several trace
+    rows add up). ``values``: the train rows; ``known``: numbers the user mapped a text code to
+    (--replace T=0.001), which are their choice already."""
     positive = values[np.isfinite(values) & (values > 0)]
     distinct = np.unique(positive)
-    if len(distinct) < 2 or threshold >= distinct[0] or distinct[1] < gap * distinct[0]:
+    if len(distinct) < 2 or threshold >= distinct[0] or distinct[1] < gap * distinct[0] * (1 - 1e-9):
         return None
-    smallest, n = distinct[0], int(np.sum(positive == distinct[0]))
+    smallest, following = float(distinct[0]), float(distinct[1])
+    if any(math.isclose(smallest, value) for value in known):
+        return None
+    n = int(np.sum(positive == smallest))
     if n < 5 or n < min_share * len(positive):
         return None
-    return (f"{n:,} train rows ({n / len(positive):.0%} of the rain rows) hold {smallest:g}, "
-            f"{distinct[1] / smallest:.0f}x below the next value {distinct[1]:g}: a trace code stored as a number "
-            f"(rain seen, too little to measure)? --rain_threshold {threshold:g} counts these rows as rain; "
-            f"--rain_threshold {smallest:g} does not")
+    line = (f"{n:,} train rows ({n / len(positive):.0%} of the rain rows) hold {_exact(smallest)}, "
+            f"{following / smallest:.0f}x below the next value {_exact(following)}: a trace code stored as a number "
+            f"(rain seen, too little to measure)? --rain_threshold {_exact(threshold)} counts these rows as rain; ")
+    all_trace = horizon * smallest      # a period of --horizon rows that are all trace
+    if all_trace < following:
+        return line + f"--rain_threshold {_exact(_between(all_trace, following))} does not" + (
+            f" (a period of {horizon} trace rows totals {_exact(all_trace)})" if horizon > 1 else "")
+    return line + (f"over --horizon {horizon} no threshold both excludes a period of trace rows (up to "
+                   f"{_exact(all_trace)}) and keeps one reading of {_exact(following)}")

@@ -34,7 +34,7 @@ from data_provider import cleaning, labels as label_rules
 from data_provider.calendar import calendar_features, infer_freq, is_calendar
 from data_provider.derived_columns import derived_columns
 from data_provider.csv_table import (OBSERVED, Table, group_column, hand_back_freed_memory, load_table,
-                                     parse_na_values, read_csv)
+                                     parse_na_values, parse_replacements, read_csv)
 from data_provider.time_grid import DAY, described_step
 from data_provider.timeline import (CAUSE_TEXT, CAUSES, Split, group_bounds, months_train_never_saw,
                                     positional_split, scan_windows, season_warning, tally, time_split)
@@ -777,7 +777,8 @@ def prepare(args) -> PreparedData:
                    check_classes=not unlabeled)
     warnings += _class_warnings(splits, split_report, rows, label_column, unlabeled)
     if table.source_col and not unlabeled and labels.values is not None:
-        trace = label_rules.trace_code(labels.values[split.row_split == 0], args.rain_threshold)
+        trace = label_rules.trace_code(labels.values[split.row_split == 0], args.rain_threshold, args.horizon,
+                                       known=parse_replacements(args.replace).values())
         warnings += [f"column '{table.source_col}': {trace}"] if trace else []
     unseen_months = {}
     if table.date_col and not unlabeled:    # the classifier's run says it; its pretraining shares the split

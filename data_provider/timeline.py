@@ -185,9 +185,6 @@ def season_warning(split: str, unseen: dict) -> str:
 
 
 def _months(dates: np.ndarray) -> np.ndarray:
-    """Calendar month of each stamp, on its own clock (stamps with several UTC offsets, across a
-    daylight-saving change, are read one by one)."""
-    try:
-        return pd.DatetimeIndex(pd.to_datetime(dates)).month.to_numpy()
-    except (ValueError, TypeError):
-        return np.array([pd.Timestamp(d).month for d in dates])
+    """Calendar month of each stamp. The table's dates are tz-naive by now: one UTC offset was read
+    as its local wall time, several (across a daylight-saving change) were converted to UTC."""
+    return pd.DatetimeIndex(dates).month.to_numpy()

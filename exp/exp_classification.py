@@ -121,7 +121,8 @@ def evaluate_test(model, data, cfg, run_dir: Path, device) -> tuple[dict, pd.Dat
     if cfg.threshold_tuning == "on" and data.n_classes == 2:
         # chosen on validation; then it is the decision rule every test figure uses
         _, val_logits = predict(model, data.splits["val"], cfg.batch_size, device, precision=precision)
-        val_probs, val_labels = softmax(val_logits.astype(np.float64)), data.splits["val"].labels
+        # float32 as the tuning has always read them: a re-test of an older run picks the same threshold
+        val_probs, val_labels = softmax(val_logits), data.splits["val"].labels
         value, val_value = tune_threshold(val_labels, val_probs[:, cfg.pos_label], cfg.pos_label, metric)
         threshold = {"threshold": value, "chosen_on": f"validation {metric}", f"validation_{metric}": val_value}
         if metric != "macro_f1":  # the figure every comparison of runs reads (scripts/benchmark_quality.py)

@@ -30,7 +30,7 @@ from utils.run_log import RunLog
 # the classifier's, cosine over 30 epochs, stopped by 5 epochs without a better validation MSE
 RECIPE = dict(task_name="pretrain", model="timer_xl", learning_rate=1e-3, cosine=True, lradj="cosine",
               train_epochs=30, tmax=30, patience=5, monitor="val_loss", skip_test=True, itr=1,
-              subset_rand_ratio=1.0)
+              subset_rand_ratio=1.0, select_epoch="best")
 
 
 def _hourly_or_finer(report: TableReport) -> bool:
@@ -101,12 +101,18 @@ def pretraining_config(cfg: Config) -> Config:
                       model_id=f"{cfg.model_id}_pretraining", explicit=cfg.explicit - CLASSIFIER_FLAGS)
 
 
-def _refuse_resume_of_a_run_without_it(cfg: Config) -> None:
+def _refuse_resume_of_a_run_without_it(cfg: Config, data: PreparedData) -> None:
     """--resume of a run started without the stage (before --pretrain_stage auto, or with it off):
     the stage would send the classifier to another folder (an adapted run's) and start afresh."""
+    from exp.exp_classification import few_shot_subset
+    from exp.session import sized_for
     from utils.cli import setting_name
 
-    folder = Path(cfg.checkpoints) / setting_name(cfg, 0)
+    # the folder's name holds the model size, which --preset auto settles from the train windows the
+    # classifier counts (a few-shot subset's where --subset_rand_ratio gives one)
+    n_train = len(few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed))
+    sized, _ = sized_for(cfg, data, n_train)
+    folder = Path(cfg.checkpoints) / setting_name(sized, 0)
     if cfg.resume and (folder / "config.json").exists():
         raise UserError(f"{folder} was started without the pretraining stage, and today's default "
                         "(--pretrain_stage auto) gives on; add --pretrain_stage off to resume it as it ran")
@@ -128,7 +134,7 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
     if cfg.pretrain_stage != "on":
         return cfg
     if chosen_by_auto:
-        _refuse_resume_of_a_run_without_it(cfg)
+        _refuse_resume_of_a_run_without_it(cfg, data)
     pretraining = pretraining_config(cfg)
     try:
         pretraining_data = data_provider(pretraining)

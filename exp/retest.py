@@ -56,6 +56,16 @@ def find_runs(args) -> list[Path]:
     return [run_dir for run_dir, _, _ in matches]
 
 
+def keys_of(metrics: dict, older: dict) -> dict:
+    """``metrics`` restricted to the keys ``older`` has, one level into a dict both hold."""
+    kept = {}
+    for key, value in metrics.items():
+        if key in older:
+            both_dicts = isinstance(value, dict) and isinstance(older[key], dict)
+            kept[key] = {k: v for k, v in value.items() if k in older[key]} if both_dicts else value
+    return kept
+
+
 def retest_runs(args, log: RunLog) -> list[Path]:
     run_dirs = find_runs(args)
     for run_dir in run_dirs:
@@ -77,8 +87,9 @@ def retest_runs(args, log: RunLog) -> list[Path]:
             log(line)
         if (run_dir / "metrics.json").exists():
             trained = {k: v for k, v in read_json(run_dir / "metrics.json").items() if k not in SESSION_KEYS}
-            # a key newer than the trained run's metrics.json (probability_warnings) is not a difference
-            again = {k: v for k, v in read_json(run_dir / "metrics_retest.json").items() if k in trained}
+            # a key newer than the trained run's metrics.json (probability_warnings, or
+            # threshold_tuned's validation_macro_f1) is not a difference
+            again = keys_of(read_json(run_dir / "metrics_retest.json"), trained)
             if trained == again:
                 log("re-test metrics are identical to metrics.json from training")
             elif agree(trained, again):

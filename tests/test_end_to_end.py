@@ -156,5 +156,29 @@ def test_a_threshold_tuned_on_validation_accuracy_still_records_its_validation_m
     run_dir = only_run(workspace)
     tuned = json.loads((run_dir / "metrics.json").read_text())["threshold_tuned"]
     assert tuned["chosen_on"] == "validation accuracy" and 0 <= tuned["validation_macro_f1"] <= 1
+    # it is the macro-F1 of the validation windows decided at the tuned threshold
+    from sklearn.metrics import f1_score
+    from data_provider.data_factory import data_provider
+    from exp.evaluation import predict
+    from exp.exp_classification import build_model, load_weights
+    from utils.cli import saved_config
+    from utils.metrics import softmax
+    cfg = saved_config(read_run_config(run_dir / "config.json"))
+    model, val = build_model(cfg), data_provider(cfg).splits["val"]
+    load_weights(model, run_dir)
+    _, logits = predict(model, val, cfg.batch_size, torch.device("cpu"))
+    decided = (softmax(logits)[:, 1] >= tuned["threshold"]).astype(int)
+    assert tuned["validation_macro_f1"] == pytest.approx(f1_score(val.labels, decided, average="macro"), abs=1e-9)
     # the benchmark's decision-rule column reads it instead of falling back to the argmax figure
     assert benchmark.decision_validation_value(run_dir) == tuned["validation_macro_f1"]
+
+
+def test_a_run_tuned_on_accuracy_before_its_validation_macro_f1_was_recorded_retests_identical(workspace, capsys):
+    assert main(train_argv(workspace, "--monitor", "val_accuracy", "--threshold_tuning", "on")) == 0
+    run_dir = only_run(workspace)
+    older = json.loads((run_dir / "metrics.json").read_text())
+    del older["threshold_tuned"]["validation_macro_f1"]       # metrics.json as such a run wrote it
+    (run_dir / "metrics.json").write_text(json.dumps(older))
+    capsys.readouterr()
+    assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
+    assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out

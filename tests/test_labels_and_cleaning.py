@@ -101,12 +101,29 @@ def test_a_trace_code_stored_as_a_number_is_named_with_the_threshold_that_exclud
     traced[rng.choice(np.flatnonzero(gauge == 0), 40, replace=False)] = 0.0001
     line = labels.trace_code(traced, threshold=0)
     assert line.startswith("40 train rows") and "hold 0.0001, 100x below the next value 0.01" in line
-    assert line.endswith("--rain_threshold 0 counts these rows as rain; --rain_threshold 0.0001 does not")
+    assert line.endswith("--rain_threshold 0 counts these rows as rain; --rain_threshold 0.001 does not")
     assert labels.trace_code(traced, threshold=0.0001) is None        # the user already excludes it
     assert labels.trace_code(gauge, threshold=0) is None              # a plain gauge has no such value
+    # a text code the user mapped to that number (--replace T=0.0001) is their choice already
+    assert labels.trace_code(traced, threshold=0, known=[0.0001]) is None
     traced[np.isclose(traced, 0.0001)] = np.nan
     traced[:3] = 0.0001                                               # three stray rows are no code
     assert labels.trace_code(traced, threshold=0) is None
+
+
+def test_the_threshold_a_trace_warning_suggests_excludes_a_whole_period_of_trace_rows():
+    values = np.array([0.0001] * 50 + [0.01, 0.02, 0.05] * 20 + [0.0] * 200)
+    for horizon in (1, 2, 24, 99):
+        line = labels.trace_code(values, threshold=0, horizon=horizon)
+        suggested = float(line.split("--rain_threshold ")[-1].split()[0])
+        # the label is "total of the period > threshold": trace alone must stay at or below it,
+        # one real reading above it, with the totals summed as the labels sum them
+        assert labels._window_totals(np.full(horizon, 0.0001), horizon)[0] <= suggested < 0.01, horizon
+    assert "a period of 24 trace rows totals 0.0024" in labels.trace_code(values, threshold=0, horizon=24)
+    # 100 trace rows outweigh one reading of 0.01: no threshold separates them, and the line says so
+    line = labels.trace_code(values, threshold=0, horizon=100)
+    assert "over --horizon 100 no threshold both excludes a period of trace rows (up to 0.01)" in line
+    assert "--rain_threshold 0 counts these rows as rain" in line and line.count("--rain_threshold") == 1
 
 
 def test_a_table_with_a_trace_code_says_so_in_its_data_report(tmp_path):

@@ -80,6 +80,16 @@ def test_a_run_started_without_the_stage_is_not_resumed_under_it(tmp_path, capsy
     assert not list((tmp_path / "ck").glob("pretrain_*"))       # nothing was pretrained meanwhile
 
 
+def test_a_run_sized_by_auto_and_started_without_the_stage_is_not_resumed_under_it(tmp_path, capsys):
+    # no size flags: the run folder's name holds the size --preset auto chose, and the guard finds it there
+    unsized = hourly(tmp_path)[:-len(SIZES)]
+    assert main([*unsized, "--pretrain_stage", "off"]) == 0
+    capsys.readouterr()
+    assert main([*unsized, "--resume"]) == 2
+    assert "add --pretrain_stage off to resume it as it ran" in capsys.readouterr().err
+    assert not list((tmp_path / "ck").glob("pretrain_*"))
+
+
 def test_classifier_only_flags_stay_with_the_classifier(tmp_path):
     assert main([*hourly(tmp_path), "--mixup", "0.2", "--input_noise", "0.1", "--highway", "on"]) == 0
     (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")

@@ -429,6 +429,9 @@ def test_a_test_period_in_months_train_never_saw_is_named(tmp_path):
     warnings = prepared(tmp_path, daily(n=300, obs=days.strftime("%Y-%m-%d"))).report.warnings
     test_warning = [w for w in warnings if "of the test windows end in months no train window ends in" in w]
     assert len(test_warning) == 1 and "(Sep, Oct)" in test_warning[0] and test_warning[0].startswith("100%")
+    # validation begins in late July, which train saw: only its August and September windows count
+    (val_warning,) = [w for w in warnings if "of the val windows end in months no train window ends in" in w]
+    assert "(Aug, Sep)" in val_warning and not val_warning.startswith("100%")
     # and beside the test scores it qualifies
     data = prepared(tmp_path, daily(n=300, obs=days.strftime("%Y-%m-%d")))
     probs = np.full((len(data.splits["test"]), 2), 0.5)
