@@ -4,8 +4,11 @@ averaged and scored once, in its own folder ``<checkpoints>/<setting>_ensemble/`
 ``members.json`` names the member run folders (beside this one), so that ``--task_name predict
 --itr N`` averages the same runs on a new file.
 
-The rule is fixed in advance (equal weights, argmax of the mean), so nothing about the test set
-chooses it; it is reported beside the members' mean ± std, never instead of it.
+The rule is fixed in advance, so nothing about the test set chooses it: equal weights, and the
+argmax of the mean probability, or, where every member decides at a threshold it tuned on
+validation, the mean of those thresholds (an ensemble of thresholded members that fell back to
+argmax would answer a different question than each of them). It is reported beside the members'
+mean ± std, never instead of it.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from exp.evaluation import score_test
-from exp.threshold import tuning_metric
+from exp.threshold import recorded_threshold, tuning_metric
 from utils.atomic_io import write_csv, write_json
 
 ENSEMBLE = "ensemble"
@@ -36,14 +39,28 @@ def mean_probabilities(run_dirs: list[Path], n_classes: int, labels: np.ndarray)
     return np.mean(members, axis=0)
 
 
+def members_threshold(run_dirs: list[Path], metric: str) -> dict | None:
+    """The ensemble's decision threshold: the mean of the members' validation-tuned thresholds
+    where every member has one, else None (argmax)."""
+    values = [recorded_threshold(d) for d in run_dirs]
+    if not values or any(value is None for value in values):
+        return None
+    return {"threshold": float(np.mean(values)), "members_thresholds": values,
+            "chosen_on": f"the mean of the members' thresholds, each tuned on validation {metric}"}
+
+
 def ensemble_repeats(run_dirs: list[Path], data, cfg, out_dir: Path) -> dict:
     """Score the mean of the repeats' test probabilities; write metrics.json and predictions.csv
     to ``out_dir``. Returns the metrics."""
     probs = mean_probabilities(run_dirs, data.n_classes, data.splits["test"].labels)
+    metric = tuning_metric(cfg.monitor)
+    threshold = members_threshold(run_dirs, metric) if data.n_classes == 2 else None
     # the baselines' thresholds are chosen on the same validation metric as the members'
-    metrics, predictions = score_test(probs, data, cfg.pos_label, tuning_metric(cfg.monitor))
+    metrics, predictions = score_test(probs, data, cfg.pos_label, metric, threshold)
+    decided = (f"predicted class = p(class {cfg.pos_label}) >= {threshold['threshold']:.4f}, the members' mean "
+               "threshold" if threshold else "predicted class = argmax")
     metrics["ensemble"] = {"members": [str(d) for d in run_dirs],
-                           "rule": "equal-weight mean of the members' test probabilities; predicted class = argmax"}
+                           "rule": f"equal-weight mean of the members' test probabilities; {decided}"}
     out_dir.mkdir(parents=True, exist_ok=True)
     # relative to the checkpoints folder, so that a moved or copied checkpoints folder still works
     write_json(out_dir / MEMBERS, {"members": [os.path.relpath(d, out_dir.parent) for d in run_dirs]})

@@ -205,7 +205,9 @@ def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
         if STATE.is_main:
             ensemble_dir = Path(cfg.checkpoints) / setting_name(cfg, ENSEMBLE)
             m = ensemble_repeats(run_dirs, data, cfg, ensemble_dir)
-            log(f"ensemble of the {len(run_dirs)} repeats (mean probability): accuracy {m['accuracy']:.4f}, "
+            rule = m["decision_rule"]
+            decided = f", at the members' mean threshold {rule['threshold']:.3f}" if rule["kind"] == "threshold" else ""
+            log(f"ensemble of the {len(run_dirs)} repeats (mean probability{decided}): accuracy {m['accuracy']:.4f}, "
                 f"macro_f1 {m['macro_f1']:.4f} -> {ensemble_dir}")
         log(f"run folders: {', '.join(map(str, run_dirs))}")  # the last line names them all
     return run_dirs

@@ -21,7 +21,7 @@ from exp.ensemble import ENSEMBLE, MEMBERS
 from exp.evaluation import predict
 from exp.exp_classification import build_model, load_weights
 from exp.run_folder import pick_device
-from exp.threshold import predict_at
+from exp.threshold import predict_at, recorded_threshold
 from utils.atomic_io import read_json, write_csv
 from utils.cli import RUNTIME_FLAGS, contradicting_flags, saved_config, setting_name
 from utils.config import Config, read_run_config
@@ -115,21 +115,6 @@ def run_config(run_dir: Path, args: Config) -> Config:
     return saved_config(saved, runtime=args).derive(root_path=args.root_path, data_path=args.data_path)
 
 
-def tuned_threshold(rule_dir: Path) -> float | None:
-    """The binary decision threshold the run tuned on validation, if it did; None means argmax.
-    Read defensively: metrics.json's ``decision_rule`` where it has one, else ``threshold_tuned``
-    (the older record), and anything malformed is argmax."""
-    path = rule_dir / "metrics.json"
-    metrics = read_json(path) if path.exists() else {}
-    rule = metrics.get("decision_rule")
-    if isinstance(rule, dict) and "kind" in rule:
-        value = rule.get("threshold") if rule["kind"] == "threshold" else None
-    else:
-        tuned = metrics.get("threshold_tuned")
-        value = tuned.get("threshold") if isinstance(tuned, dict) else None
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
 # ------------------------------------------------------------------------------------ predicting
 def member_probabilities(run_dir: Path, cfg, windows) -> np.ndarray:
     """[n, n_classes] class probabilities of one run's best checkpoint, exactly as its test used."""
@@ -209,7 +194,7 @@ def predict_file(args: Config, log: RunLog) -> Path:
     log(f">>> predict with {what}")
     probs = np.mean([member_probabilities(run_dir, member_cfg, prepared.windows)
                      for run_dir, member_cfg in zip(predictor.members, configs)], axis=0)
-    threshold = tuned_threshold(predictor.rule_dir) if cfg.n_classes == 2 else None
+    threshold = recorded_threshold(predictor.rule_dir) if cfg.n_classes == 2 else None
     if threshold is None:
         predicted = probs.argmax(axis=1)
         log("decision rule: the most probable class")

@@ -2,7 +2,11 @@
 for the model; always for the climatology and learned baselines)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from utils.atomic_io import read_json
 
 
 def tuning_metric(monitor: str) -> str:
@@ -41,3 +45,18 @@ def tune_threshold(labels: np.ndarray, positive_prob: np.ndarray, pos_label: int
     order = np.lexsort((candidates, np.abs(candidates - 0.5), -np.round(value, 12)))
     best = order[0]
     return float(candidates[best]), float(value[best])
+
+
+def recorded_threshold(rule_dir: Path) -> float | None:
+    """The binary decision threshold the run tuned on validation, if it did; None means argmax.
+    Read defensively: metrics.json's ``decision_rule`` where it has one, else ``threshold_tuned``
+    (the older record), and anything malformed is argmax."""
+    path = rule_dir / "metrics.json"
+    metrics = read_json(path) if path.exists() else {}
+    rule = metrics.get("decision_rule")
+    if isinstance(rule, dict) and "kind" in rule:
+        value = rule.get("threshold") if rule["kind"] == "threshold" else None
+    else:
+        tuned = metrics.get("threshold_tuned")
+        value = tuned.get("threshold") if isinstance(tuned, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

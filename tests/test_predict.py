@@ -18,7 +18,8 @@ DATA = ["--root_path", "{ws}", "--data_path", "rain.csv", "--group_col", "region
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """One checkpoints folder: 'one' (a single run that tuned a threshold) and 'two' (--itr 2)."""
+    """One checkpoints folder: 'one' (a single run that tuned a threshold), 'two' (--itr 2) and
+    'tuned' (--itr 2, each repeat tuning a threshold)."""
     ws = tmp_path_factory.mktemp("predict")
     table = rain_table(n_rows=160)
     table.to_csv(ws / "rain.csv", index=False)
@@ -26,6 +27,7 @@ def trained(tmp_path_factory):
     base = ["--checkpoints", str(ws / "ck"), *data, *TINY, "--train_epochs", "1", "--batch_size", "128"]
     assert main([*base, "--model_id", "one", "--threshold_tuning"]) == 0
     assert main([*base, "--model_id", "two", "--itr", "2"]) == 0
+    assert main([*base, "--model_id", "tuned", "--itr", "2", "--threshold_tuning"]) == 0
     return ws, table
 
 
@@ -116,6 +118,21 @@ def test_itr_predicts_with_the_mean_of_the_members(trained, capsys):
     assert pd.read_csv(ws / "out.csv").equals(ensemble)
     assert json.loads((folder / "members.json").read_text())["members"] == [
         run_dir(ws, "two", "_0").name, run_dir(ws, "two", "_1").name]
+
+
+def test_an_ensemble_of_thresholded_members_decides_at_their_mean_threshold(trained):
+    ws, _ = trained
+    thresholds = [json.loads((run_dir(ws, "tuned", f"_{i}") / "metrics.json").read_text())["decision_rule"]["threshold"]
+                  for i in (0, 1)]
+    folder = run_dir(ws, "tuned", "_ensemble")
+    rule = json.loads((folder / "metrics.json").read_text())["decision_rule"]
+    assert rule["kind"] == "threshold" and rule["threshold"] == pytest.approx(np.mean(thresholds))
+    scored = pd.read_csv(folder / "predictions.csv")
+    assert (scored["predicted_label"] == (scored["prob_1"] >= rule["threshold"]).astype(int)).all()
+    # and --task_name predict --itr 2 decides the same way on a file
+    assert predict(ws, "--itr", "2", model_id="tuned") == 0
+    out = pd.read_csv(ws / "out.csv")
+    assert (out["predicted_label"] == (out["prob_1"] >= rule["threshold"]).astype(int)).all()
 
 
 def test_the_tuned_threshold_decides_the_label(trained):
