@@ -64,14 +64,30 @@ def _diagnose(kind: str, epoch: int, step: int, x: torch.Tensor, lr: float) -> N
         "intact; lower --learning_rate or check the data report for extreme values")
 
 
+# where no progress bar can be drawn (a log file, a notebook's `!python`), a line this often instead
+PROGRESS_EVERY_S = 60.0
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def progress_line(epoch: int, done: int, total: int, elapsed: float) -> str:
+    rate = done / max(elapsed, 1e-9)
+    return (f"epoch {epoch + 1}: step {done:,} of {total:,} ({rate:.2f} steps/s), "
+            f"about {_minutes((total - done) / rate)} left in this epoch")
+
+
 def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, generator, epoch: int, lr: float,
-              precision: Precision = FP32, scaling: LossScaling | None = None) -> float:
+              precision: Precision = FP32, scaling: LossScaling | None = None,
+              progress: Callable[[str], None] | None = None) -> float:
     """One pass over ``windows``. ``batch_loss(model, inputs, y)`` returns the *sum* of per-window
     losses (``inputs``: the tuple ``windows.inputs`` gives), and each
     optimizer step divides by the number of windows it covers: ``batch_size`` x ``accum_steps``
     accumulated equals one batch of that size, and a short last step weighs what it should.
     Under fp16 (``scaling`` with a gradient scaler) a step whose gradients overflowed is skipped
-    and counted in ``scaling.skipped_steps``; many in a row mean the run diverged."""
+    and counted in ``scaling.skipped_steps``; many in a row mean the run diverged. ``progress``
+    receives a line every PROGRESS_EVERY_S seconds where the bar is off (output not a terminal)."""
     scaling = scaling or LossScaling(precision, device)
     model.train()
     accum = cfg.accum_steps
@@ -85,6 +101,7 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
     steps = range(0, len(order), micro * accum)
     bar = tqdm(steps, total=len(steps), desc=f"epoch {epoch + 1}", leave=False,
                disable=None if STATE.is_main else True)
+    started = last_line = time.time()
     for step, start in enumerate(bar):
         group = order[start:start + micro * accum]
         optimizer.zero_grad(set_to_none=True)
@@ -109,6 +126,9 @@ def run_epoch(model, optimizer, windows, batch_loss: Callable, cfg, device, gene
                             inputs[0], lr)
         seen += len(group)
         bar.set_postfix(loss=f"{total / seen:.4f}")
+        if progress is not None and bar.disable and time.time() - last_line >= PROGRESS_EVERY_S:
+            last_line = time.time()
+            progress(progress_line(epoch, step + 1, len(steps), last_line - started))
     total, seen = sum_all(total, seen)
     return total / max(seen, 1)
 
@@ -244,7 +264,7 @@ def fit(model, train_windows, batch_loss: Callable, validate: Callable[[torch.nn
         scaling.start_epoch()
         try:
             train_loss = run_epoch(trained, optimizer, train_windows, batch_loss, cfg, device, generator, epoch, lr,
-                                   precision, scaling)
+                                   precision, scaling, progress=log if STATE.is_main else None)
         except NonFiniteLoss as err:
             if stopper.best_epoch is None:
                 raise  # no good epoch to fall back on

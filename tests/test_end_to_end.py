@@ -182,3 +182,15 @@ def test_a_run_tuned_on_accuracy_before_its_validation_macro_f1_was_recorded_ret
     capsys.readouterr()
     assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
     assert "re-test metrics are identical to metrics.json from training" in capsys.readouterr().out
+
+
+def test_without_a_terminal_a_long_epoch_prints_progress_lines(workspace, capsys, monkeypatch):
+    """A log file or a notebook's `!python` gets no progress bar; a line now and then says how far."""
+    import exp.training_loop as training_loop
+    monkeypatch.setattr(training_loop, "PROGRESS_EVERY_S", 0.0)      # every step, on this tiny table
+    assert main(train_argv(workspace, "--train_epochs", "1")) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1: step 1 of " in out and "left in this epoch" in out
+    assert "epoch 1: step 1 of " in (only_run(workspace) / "train.log").read_text()
+    assert training_loop.progress_line(0, 300, 900, 100.0) == (
+        "epoch 1: step 300 of 900 (3.00 steps/s), about 3 min left in this epoch")
