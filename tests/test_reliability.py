@@ -49,7 +49,7 @@ from run import main
 
 real_epoch = loop.run_epoch
 
-def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epoch, lr, *rest):
+def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epoch, lr, *rest, **named):
     calls = []
 
     def loss_then_kill(*args):
@@ -58,7 +58,7 @@ def run_epoch(model, optimizer, windows, batch_loss, cfg, device, generator, epo
             os.kill(os.getpid(), signal.SIGKILL)
         return batch_loss(*args)
 
-    return real_epoch(model, optimizer, windows, loss_then_kill, cfg, device, generator, epoch, lr, *rest)
+    return real_epoch(model, optimizer, windows, loss_then_kill, cfg, device, generator, epoch, lr, *rest, **named)
 
 loop.run_epoch = run_epoch
 sys.exit(main(sys.argv[1:]))
