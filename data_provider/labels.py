@@ -72,8 +72,10 @@ def column_labels(values: np.ndarray) -> np.ndarray:
 
 
 def _exact(value: float) -> str:
-    """A number as short as it reads back to itself: 0.0024, not 0.0024000000000000002 nor 0.002."""
-    return next(text for text in (f"{value:.{d}g}" for d in range(1, 18)) if float(text) == value)
+    """A number as short as reads back to itself, to 12 digits: 0.0001 stays 0.0001, a sum of 24 of
+    them prints 0.0024 (not 0.0024000000000000002), and nothing is rounded to a value it is not."""
+    return next((text for text in (f"{value:.{d}g}" for d in range(1, 13)) if float(text) == value),
+                f"{value:.12g}")
 
 
 def _between(low: float, high: float) -> float:
@@ -91,24 +93,26 @@ def trace_code(values: np.ndarray, threshold: float, horizon: int = 1, gap: floa
     """A line when a rain column's smallest positive value looks like a trace code stored as a
     number (NOAA writes trace, "rain seen, too little to measure", as 0.0001 inch beside a gauge
     resolution of 0.01): it sits ``gap`` times or more below the next value, holds at least
-    ``min_share`` of the positive rows, and the threshold counts it as rain. Which it should be is
-    the user's choice; the line says what each threshold does over ``horizon`` rows (several trace
-    rows add up). ``values``: the train rows; ``known``: numbers the user mapped a text code to
+    ``min_share`` of the positive rows, and the threshold counts a period of trace rows alone as
+    rain (over ``horizon`` rows they add up: 24 x 0.0001 exceeds 0.0001). Which it should be is
+    the user's choice; the line says what each threshold does. ``values``: the train rows; ``known``: numbers the user mapped a text code to
     (--replace T=0.001), which are their choice already."""
     positive = values[np.isfinite(values) & (values > 0)]
     distinct = np.unique(positive)
-    if len(distinct) < 2 or threshold >= distinct[0] or distinct[1] < gap * distinct[0] * (1 - 1e-9):
+    if len(distinct) < 2 or distinct[1] < gap * distinct[0] * (1 - 1e-9):
         return None
     smallest, following = float(distinct[0]), float(distinct[1])
-    if any(math.isclose(smallest, value) for value in known):
+    # a period of --horizon rows that are all trace, summed as the labels sum it
+    all_trace = float(_window_totals(np.full(horizon, smallest), horizon)[0])
+    if threshold >= all_trace or any(math.isclose(smallest, value) for value in known):
         return None
     n = int(np.sum(positive == smallest))
     if n < 5 or n < min_share * len(positive):
         return None
+    counts = "these rows" if horizon == 1 else f"a period of {horizon} such rows alone"
     line = (f"{n:,} train rows ({n / len(positive):.0%} of the rain rows) hold {_exact(smallest)}, "
             f"{following / smallest:.0f}x below the next value {_exact(following)}: a trace code stored as a number "
-            f"(rain seen, too little to measure)? --rain_threshold {_exact(threshold)} counts these rows as rain; ")
-    all_trace = horizon * smallest      # a period of --horizon rows that are all trace
+            f"(rain seen, too little to measure)? --rain_threshold {_exact(threshold)} counts {counts} as rain; ")
     if all_trace < following:
         return line + f"--rain_threshold {_exact(_between(all_trace, following))} does not" + (
             f" (a period of {horizon} trace rows totals {_exact(all_trace)})" if horizon > 1 else "")

@@ -200,7 +200,9 @@ def predict_file(args: Config, log: RunLog) -> Path:
         log("decision rule: the most probable class")
     else:
         predicted = predict_at(probs[:, cfg.pos_label], threshold, cfg.pos_label)
-        log(f"decision rule: class {cfg.pos_label} when its probability is >= {threshold:.4f} (tuned on validation)")
+        how = ("the mean of the members' thresholds, each tuned on validation" if len(predictor.members) > 1
+               else "tuned on validation")
+        log(f"decision rule: class {cfg.pos_label} when its probability is >= {threshold:.4f} ({how})")
     frame = prediction_frame(probs, predicted, prepared)
     write_csv(args.output, frame)
     for line in summary_lines(frame, prepared, cfg.n_classes, cfg.pos_label, trained_report):

@@ -119,11 +119,16 @@ def test_the_threshold_a_trace_warning_suggests_excludes_a_whole_period_of_trace
         # the label is "total of the period > threshold": trace alone must stay at or below it,
         # one real reading above it, with the totals summed as the labels sum them
         assert labels._window_totals(np.full(horizon, 0.0001), horizon)[0] <= suggested < 0.01, horizon
-    assert "a period of 24 trace rows totals 0.0024" in labels.trace_code(values, threshold=0, horizon=24)
+    assert labels.trace_code(values, threshold=0, horizon=24).endswith(
+        "--rain_threshold 0 counts a period of 24 such rows alone as rain; "
+        "--rain_threshold 0.005 does not (a period of 24 trace rows totals 0.0024)")
+    # a threshold that excludes one trace row but not a day of them is still named
+    assert "--rain_threshold 0.0001 counts a period of 24" in labels.trace_code(values, threshold=0.0001, horizon=24)
+    assert labels.trace_code(values, threshold=0.005, horizon=24) is None
     # 100 trace rows outweigh one reading of 0.01: no threshold separates them, and the line says so
     line = labels.trace_code(values, threshold=0, horizon=100)
     assert "over --horizon 100 no threshold both excludes a period of trace rows (up to 0.01)" in line
-    assert "--rain_threshold 0 counts these rows as rain" in line and line.count("--rain_threshold") == 1
+    assert "--rain_threshold 0 counts a period of 100 such rows alone as rain" in line and line.count("--rain_threshold") == 1
 
 
 def test_a_table_with_a_trace_code_says_so_in_its_data_report(tmp_path):
@@ -137,3 +142,10 @@ def test_a_table_with_a_trace_code_says_so_in_its_data_report(tmp_path):
     warnings = prepare(data_args(tmp_path / "rain.csv", rain_threshold=0)).report.warnings
     assert any(w.startswith("column 'tp_mm': ") and "hold 0.0001" in w for w in warnings)
     assert not any("trace code" in w for w in prepare(data_args(tmp_path / "rain.csv", rain_threshold=0.5)).report.warnings)
+    # the same rows written as a text code the user maps with --replace: their choice, no warning
+    frame["tp_mm"] = frame["tp_mm"].astype(object)
+    frame.loc[dry[::4], "tp_mm"] = "T"
+    frame.to_csv(tmp_path / "coded.csv", index=False)
+    mapped = prepare(data_args(tmp_path / "coded.csv", rain_threshold=0, replace="T=0.0001"))
+    assert mapped.report.replaced == {"T": len(dry[::4])}
+    assert not any("trace code" in w for w in mapped.report.warnings)

@@ -120,7 +120,7 @@ def test_itr_predicts_with_the_mean_of_the_members(trained, capsys):
         run_dir(ws, "two", "_0").name, run_dir(ws, "two", "_1").name]
 
 
-def test_an_ensemble_of_thresholded_members_decides_at_their_mean_threshold(trained):
+def test_an_ensemble_of_thresholded_members_decides_at_their_mean_threshold(trained, capsys):
     ws, _ = trained
     thresholds = [json.loads((run_dir(ws, "tuned", f"_{i}") / "metrics.json").read_text())["decision_rule"]["threshold"]
                   for i in (0, 1)]
@@ -131,6 +131,8 @@ def test_an_ensemble_of_thresholded_members_decides_at_their_mean_threshold(trai
     assert (scored["predicted_label"] == (scored["prob_1"] >= rule["threshold"]).astype(int)).all()
     # and --task_name predict --itr 2 decides the same way on a file
     assert predict(ws, "--itr", "2", model_id="tuned") == 0
+    assert (f"decision rule: class 1 when its probability is >= {rule['threshold']:.4f} (the mean of the members' "
+            "thresholds, each tuned on validation)") in capsys.readouterr().out
     out = pd.read_csv(ws / "out.csv")
     assert (out["predicted_label"] == (out["prob_1"] >= rule["threshold"]).astype(int)).all()
 
