@@ -184,6 +184,21 @@ def season_warning(split: str, unseen: dict) -> str:
             "on; a record with a whole year in the train period (or more) makes it a fair test")
 
 
+def rate_shift_warning(shares: dict[str, float | None], event: str, factor: float = 2.0) -> str | None:
+    """A line when the test windows' share of ``event`` differs from validation's by ``factor`` or
+    more (``shares``: {split: share}). The tested epoch and any tuned threshold were chosen on
+    validation's base rate; a wet autumn validating a dry winter (rain in 25% against 7%) can pick
+    a threshold above every winter window. It reports; it chooses nothing."""
+    val, test = shares.get("val"), shares.get("test")
+    if not val or not test or max(val, test) < factor * min(val, test):
+        return None
+    train = shares.get("train")
+    return (f"{event} in {test:.1%} of the test windows against {val:.1%} of the validation windows"
+            + (f" (train {train:.1%})" if train is not None else "")
+            + ": the epoch and any threshold chosen on validation were chosen at another base rate, "
+              "and the test scores are not comparable with validation's")
+
+
 def _months(dates: np.ndarray) -> np.ndarray:
     """Calendar month of each stamp. The table's dates are tz-naive by now: one UTC offset was read
     as its local wall time, several (across a daylight-saving change) were converted to UTC."""

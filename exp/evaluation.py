@@ -6,7 +6,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from data_provider.timeline import season_warning
+from data_provider.timeline import rate_shift_warning, season_warning
 from data_provider.windows import WindowSet, to_device
 from utils.distributed import gather_rows, shard, sum_all
 from exp import baselines
@@ -105,6 +105,16 @@ def _season_warnings(report, split: str) -> list[str]:
     return [season_warning(split, unseen)] if unseen else []
 
 
+def _rate_shift_warnings(report, split: str, pos_label: int) -> list[str]:
+    """Beside binary test scores: a line where the event is twice as common (or half) in test as
+    in validation (data_provider/timeline.py rate_shift_warning)."""
+    if split != "test":
+        return []
+    shares = {name: (summary.class_shares or {}).get(str(pos_label)) for name, summary in report.splits.items()}
+    line = rate_shift_warning(shares, f"class '{report.class_names(2)[pos_label]}'")
+    return [line] if line else []
+
+
 def probability_warnings(metrics: dict) -> list[str]:
     """A line when the model's probabilities are worse than always forecasting the train rate
     (negative Brier skill). Kept apart from ``warnings``, which say whether a baseline wins: the
@@ -139,7 +149,8 @@ def score_split(probs: np.ndarray, data, split: str, pos_label: int, metric: str
                                                data.report.train_share(pos_label))
     metrics["baselines"] = baselines_for(data, split, pos_label, metric)
     metrics["warnings"] = beaten_by(metrics)     # empty = the model beats every baseline (summary.csv reads it)
-    metrics["data_warnings"] = _season_warnings(data.report, split)
+    metrics["data_warnings"] = _season_warnings(data.report, split) + (
+        _rate_shift_warnings(data.report, split, pos_label) if n_classes == 2 else [])
     metrics["probability_warnings"] = probability_warnings(metrics)
     return metrics
 

@@ -86,7 +86,9 @@ def retest_runs(args, log: RunLog) -> list[Path]:
         for line in console.metrics_table(metrics, "re-test"):
             log(line)
         if (run_dir / "metrics.json").exists():
-            trained = {k: v for k, v in read_json(run_dir / "metrics.json").items() if k not in SESSION_KEYS}
+            # data_warnings describe the data, not the model, and a newer version may add a line
+            trained = {k: v for k, v in read_json(run_dir / "metrics.json").items()
+                       if k not in SESSION_KEYS and k != "data_warnings"}
             # a key newer than the trained run's metrics.json (probability_warnings, or
             # threshold_tuned's validation_macro_f1) is not a difference
             again = keys_of(read_json(run_dir / "metrics_retest.json"), trained)

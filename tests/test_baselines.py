@@ -179,3 +179,28 @@ def test_probabilities_worse_than_the_train_rate_get_their_own_warning():
                            "(Brier skill -0.2200)")
     metrics["verification"]["brier_skill"] = 0.1
     assert probability_warnings(metrics) == []
+
+
+def test_a_test_period_with_another_base_rate_is_named_beside_its_scores():
+    from data_provider.timeline import rate_shift_warning
+
+    line = rate_shift_warning({"train": 0.181, "val": 0.254, "test": 0.066}, "class 'rain'")
+    assert line.startswith("class 'rain' in 6.6% of the test windows against 25.4% of the validation windows "
+                           "(train 18.1%)")
+    assert rate_shift_warning({"train": 0.2, "val": 0.25, "test": 0.15}, "rain") is None      # within 2x
+    assert rate_shift_warning({"train": 0.2, "val": 0.1, "test": 0.2}, "rain") is not None    # either way
+    assert rate_shift_warning({"train": 0.2, "val": None, "test": 0.2}, "rain") is None       # no validation
+
+
+def test_the_rate_shift_line_stands_beside_the_test_scores(tmp_path):
+    from exp.evaluation import score_test
+
+    table = seasonal_table()
+    rng = np.random.default_rng(1)
+    late = np.arange(len(table)) >= 0.85 * len(table)          # the test period: rain becomes rare
+    table["tp_mm"] = np.where(rng.random(len(table)) < np.where(late, 0.05, 0.4), 3.0, 0.0)
+    table.to_csv(tmp_path / "rain.csv", index=False)
+    data = prepare(data_args(tmp_path / "rain.csv", group_col="station", rain_threshold=0))
+    metrics = score_test(np.full((len(data.splits["test"]), 2), 0.5), data, pos_label=1)[0]
+    (line,) = [w for w in metrics["data_warnings"] if "of the test windows against" in w]
+    assert line.startswith("class 'rain' in ") and line not in metrics["warnings"]

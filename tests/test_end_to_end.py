@@ -179,6 +179,7 @@ def test_a_run_tuned_on_accuracy_before_its_validation_macro_f1_was_recorded_ret
     older = json.loads((run_dir / "metrics.json").read_text())
     for key in ("threshold_tuned", "decision_rule"):           # metrics.json as such a run wrote it
         del older[key]["validation_macro_f1"]
+    older["data_warnings"] = ["a line on the data"]    # describes the data; versions add and word lines
     (run_dir / "metrics.json").write_text(json.dumps(older))
     capsys.readouterr()
     assert main(["--is_training", "0", "--checkpoints", str(workspace / "ck"), "--model_id", "tiny"]) == 0
