@@ -91,10 +91,12 @@ def test_a_run_sized_by_auto_and_started_without_the_stage_is_not_resumed_under_
 
 
 def test_classifier_only_flags_stay_with_the_classifier(tmp_path):
-    assert main([*hourly(tmp_path), "--mixup", "0.2", "--input_noise", "0.1", "--highway", "on"]) == 0
+    assert main([*hourly(tmp_path), "--mixup", "0.2", "--input_noise", "0.1", "--highway", "on",
+                 "--select_epoch", "last"]) == 0
     (pre_dir,) = (tmp_path / "ck").glob("pretrain_stage_pretraining_*_exp_0")
     pretraining = read_run_config(pre_dir / "config.json")
     assert pretraining["mixup"] == 0 and pretraining["input_noise"] == 0
+    assert pretraining["select_epoch"] == "best"          # the pretraining keeps its best validation epoch
     (run,) = (tmp_path / "ck").glob("classification_stage_*_exp_0")
     assert read_run_config(run / "config.json")["mixup"] == 0.2
 
