@@ -143,8 +143,8 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
             raise UserError(f"{err} (--pretrain_stage off trains the classifier without the pretraining stage)")
         log(f"pretraining stage: off after all: its windows cannot be made ({err})")
         return cfg.derive(pretrain_stage="off")
-    log(">>> pretraining stage: Timer-XL's next-token forecasting on the train period's series "
-        "(the validation period stops it early; the test period is not read)")
+    log(">>> pretraining stage: Timer-XL's next-token forecasting on the train period's series (the "
+        "validation period stops it early; its report counts the test windows, never trained on or scored)")
     # the folder's name holds the model size, which --preset auto settles from the pretraining's own windows
     sized, _ = sized_for(pretraining, pretraining_data, len(pretraining_data.splits["train"]))
     found = (Path(cfg.checkpoints) / setting_name(sized, 0) / "config.json").exists()
