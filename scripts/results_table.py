@@ -31,7 +31,9 @@ def rows(root: Path, wanted: list[str]) -> list[str]:
     for path in sorted(root.glob("*/metrics.json")):
         metrics = json.loads(path.read_text())
         config_path = path.parent / "config.json"
-        if "ensemble" in metrics or not config_path.exists():
+        # an ensemble is not one more seed; a pretraining (the stage's, or --task_name pretrain) has no
+        # classification test
+        if "ensemble" in metrics or "macro_f1" not in metrics or not config_path.exists():
             continue
         model_id = read_run_config(config_path)["model_id"]
         if not wanted or model_id in wanted:
