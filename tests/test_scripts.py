@@ -187,3 +187,22 @@ def test_the_threshold_check_reads_a_finished_run(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{run_dir.name}: validation macro-F1 argmax 0.")
     assert "threshold cross-fitted 0." in done.stdout
+
+
+def test_results_table_counts_the_classifier_seeds_not_a_pretraining_beside_them(tmp_path):
+    def folder(name, model_id, metrics):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"model_id": model_id, "task_name": "x"}))
+        (tmp_path / name / "metrics.json").write_text(json.dumps(metrics))
+
+    scored = {"n": 10, "macro_f1": 0.7, "verification": {"hss": 0.4, "brier_skill": 0.1}, "warnings": [],
+              "baselines": {"persistence": {"macro_f1": 0.6, "verification": {"hss": 0.2}}}}
+    folder("run_0", "rain", scored)
+    folder("run_1", "rain", {**scored, "macro_f1": 0.5, "warnings": ["below persistence"]})
+    folder("pretraining", "rain_pretraining", {"test": None})          # the stage's forecaster: no test
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "results_table.py"), str(tmp_path)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    (row,) = [line for line in out.stdout.splitlines() if line.startswith("| rain ")]
+    assert "| 10 | 2 | 0.600 ± 0.100 |" in row and row.endswith("| 1 of 2 |")
+    assert "pretraining" not in out.stdout
