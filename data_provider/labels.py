@@ -95,8 +95,8 @@ def trace_code(values: np.ndarray, threshold: float, horizon: int = 1, gap: floa
     resolution of 0.01): it sits ``gap`` times or more below the next value, holds at least
     ``min_share`` of the positive rows, and the threshold counts a period of trace rows alone as
     rain (over ``horizon`` rows they add up: 24 x 0.0001 exceeds 0.0001). Which it should be is
-    the user's choice; the line says what each threshold does. ``values``: the train rows; ``known``: numbers the user mapped a text code to
-    (--replace T=0.001), which are their choice already."""
+    the user's choice; the line says what each threshold does. ``values``: the train rows;
+    ``known``: numbers the user mapped a text code to (--replace T=0.001), their choice already."""
     positive = values[np.isfinite(values) & (values > 0)]
     distinct = np.unique(positive)
     if len(distinct) < 2 or distinct[1] < gap * distinct[0] * (1 - 1e-9):

@@ -96,6 +96,12 @@ def few_shot_subset(windows, ratio: float, seed: int):
     return windows.subset(chosen)
 
 
+def n_train_windows(cfg, data) -> int:
+    """The train windows a classifier trains on (a few-shot subset's where --subset_rand_ratio gives
+    one): what --preset auto sizes it by, and so part of its run folder's name."""
+    return len(few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed))
+
+
 # ------------------------------------------------------------------------------------------ test
 def load_weights(model, run_dir: Path) -> None:
     path = run_dir / "checkpoint.pth"
@@ -178,8 +184,7 @@ def train_runs(cfg, log: RunLog, data=None) -> list[Path]:
     if cfg.adaptation:
         cfg = adopt_checkpoint_architecture(cfg, log)
     cfg, data, device = prepare_session(
-        cfg, log, count_train=lambda c, d: len(few_shot_subset(d.splits["train"], c.subset_rand_ratio, c.seed)),
-        data=data)
+        cfg, log, count_train=n_train_windows, data=data)
     check_pos_label(cfg.pos_label, data.n_classes)
     train_windows = few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed)
     cfg, why = imbalance_defaults(cfg, train_windows.labels, data.n_classes, len(data.splits["val"]) > 0)

@@ -101,19 +101,25 @@ def pretraining_config(cfg: Config) -> Config:
                       model_id=f"{cfg.model_id}_pretraining", explicit=cfg.explicit - CLASSIFIER_FLAGS)
 
 
-def _refuse_resume_of_a_run_without_it(cfg: Config, data: PreparedData) -> None:
-    """--resume of a run started without the stage (before --pretrain_stage auto, or with it off):
-    the stage would send the classifier to another folder (an adapted run's) and start afresh."""
-    from exp.exp_classification import few_shot_subset
+def _first_run_folder(cfg: Config, data: PreparedData, n_train: int) -> Path:
+    """The folder of the command's first run: its name holds the model size, which --preset auto
+    settles from ``n_train`` train windows."""
     from exp.session import sized_for
     from utils.cli import setting_name
 
-    # the folder's name holds the model size, which --preset auto settles from the train windows the
-    # classifier counts (a few-shot subset's where --subset_rand_ratio gives one)
-    n_train = len(few_shot_subset(data.splits["train"], cfg.subset_rand_ratio, cfg.seed))
     sized, _ = sized_for(cfg, data, n_train)
-    folder = Path(cfg.checkpoints) / setting_name(sized, 0)
-    if cfg.resume and (folder / "config.json").exists():
+    return Path(cfg.checkpoints) / setting_name(sized, 0)
+
+
+def _refuse_resume_of_a_run_without_it(cfg: Config, data: PreparedData) -> None:
+    """--resume of a run started without the stage (before --pretrain_stage auto, or with it off):
+    the stage would send the classifier to another folder (an adapted run's) and start afresh."""
+    from exp.exp_classification import n_train_windows
+
+    if not cfg.resume:
+        return
+    folder = _first_run_folder(cfg, data, n_train_windows(cfg, data))
+    if (folder / "config.json").exists():
         raise UserError(f"{folder} was started without the pretraining stage, and today's default "
                         "(--pretrain_stage auto) gives on; add --pretrain_stage off to resume it as it ran")
 
@@ -124,8 +130,6 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
     classifier of a sweep) and returns the classifier's Config, adapting from that checkpoint."""
     from data_provider.data_factory import data_provider
     from exp.exp_pretrain import pretrain_runs
-    from exp.session import sized_for
-    from utils.cli import setting_name
 
     chosen_by_auto = cfg.pretrain_stage == "auto"
     cfg, why = pretrain_stage_default(cfg, data)
@@ -145,9 +149,9 @@ def with_pretrain_stage(cfg: Config, data: PreparedData, log: RunLog) -> Config:
         return cfg.derive(pretrain_stage="off")
     log(">>> pretraining stage: Timer-XL's next-token forecasting on the train period's series (the "
         "validation period stops it early; its report counts the test windows, never trained on or scored)")
-    # the folder's name holds the model size, which --preset auto settles from the pretraining's own windows
-    sized, _ = sized_for(pretraining, pretraining_data, len(pretraining_data.splits["train"]))
-    found = (Path(cfg.checkpoints) / setting_name(sized, 0) / "config.json").exists()
+    # sized by the pretraining's own windows, which are longer than the classifier's
+    found = (_first_run_folder(pretraining, pretraining_data, len(pretraining_data.splits["train"]))
+             / "config.json").exists()
     (run_dir,) = pretrain_runs(pretraining.derive(resume=found), log, pretraining_data)
     checkpoint = Path(run_dir) / "checkpoint.pth"
     log(f">>> classifier adapted from {checkpoint}")
