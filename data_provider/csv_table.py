@@ -340,6 +340,14 @@ def _is_yyyymmdd(raw: pd.Series) -> bool:
             and bool(pd.to_datetime(values.astype("int64").astype(str), format="%Y%m%d", errors="coerce").notna().all()))
 
 
+def _is_year(raw: pd.Series) -> bool:
+    """Whole numbers that read as years (a yearly record's `Year` named with --date_col)."""
+    if not pd.api.types.is_integer_dtype(raw):
+        return False
+    values = raw.dropna()
+    return not values.empty and bool(values.between(1000, 2999).all())
+
+
 def _attempt(text: pd.Series, **how) -> tuple[pd.Series, bool]:
     """Parse with one rule for the whole column (never cell by cell: that is how 03/12 and 12/03
     end up in one table). Returns (parsed, converted_to_utc)."""
@@ -397,8 +405,11 @@ def _parse_date_values(raw: pd.Series) -> tuple[pd.Series, str]:
         return raw, "datetime"
     if _is_yyyymmdd(raw):
         return pd.to_datetime(raw.astype("Int64").astype(str), format="%Y%m%d", errors="coerce"), "YYYYMMDD"
+    if _is_year(raw):
+        return pd.to_datetime(raw.astype("Int64").astype(str), format="%Y", errors="coerce"), "years (YYYY)"
     if pd.api.types.is_numeric_dtype(raw):
-        return pd.to_datetime(raw, errors="coerce"), "numbers"
+        # pandas would read them as nanoseconds since 1970: every such "date" is wrong, so none is made
+        return pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]"), "numbers"
     text = raw.astype("string").str.strip()
     need = int(text.notna().sum())
     iso = bool(text.dropna().head(50).str.match(r"^\d{4}-\d{2}").all())   # year first: never ambiguous
@@ -489,7 +500,10 @@ def _parse_dates(frame: pd.DataFrame, col: str, path: Path) -> tuple[pd.Series, 
             f"{path}: column '{col}' has {int(bad.sum())} value(s) that are not dates in the format the others "
             f"use (first: {raw.iloc[position]!r} on line {_file_row(frame, position)}); write dates as "
             "YYYY-MM-DD [HH:MM], or name the right column with --date_col"
-        )
+        ) if how != "numbers" else UserError(
+            f"{path}: column '{col}' holds plain numbers (first: {raw.iloc[position]} on line "
+            f"{_file_row(frame, position)}), not dates; write dates as YYYY-MM-DD [HH:MM], YYYYMMDD or years "
+            "(YYYY), or name the right column with --date_col")
     if parsed.isna().any():
         raise UserError(f"{path}: column '{col}' has {int(parsed.isna().sum())} empty date(s); fill or remove those rows")
     if getattr(parsed.dt, "tz", None) is not None:

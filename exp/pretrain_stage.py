@@ -71,7 +71,8 @@ def pretrain_stage_default(cfg: Config, data: PreparedData) -> tuple[Config, str
     if cannot:
         why = cannot
     elif not _hourly_or_finer(data.report):
-        why = f"a grid of {data.report.time_step}; it was measured on hourly tables and did not pay on daily ones"
+        grid = f"a grid of {data.report.time_step}" if data.report.time_step else "no time grid (no date column)"
+        why = f"{grid}; it was measured on hourly tables and did not pay on daily ones"
     elif n_train >= TINY_BELOW_WINDOWS:
         why = f"{n_train:,} train windows, more than the tiny preset's {TINY_BELOW_WINDOWS:,} where it was measured"
     else:

@@ -51,6 +51,10 @@ def test_auto_pretrains_small_hourly_tables_only(tmp_path, monkeypatch):
         args = data_args(tmp_path / name, pretrain_stage="auto")
         cfg, said = pretrain_stage_default(args, prepare(args))
         assert cfg.pretrain_stage == expected and why in said
+    rain_table(n_rows=300, freq="1h").drop(columns="timestamp").to_csv(tmp_path / "undated.csv", index=False)
+    args = data_args(tmp_path / "undated.csv", pretrain_stage="auto")
+    cfg, said = pretrain_stage_default(args, prepare(args))
+    assert cfg.pretrain_stage == "off" and "no time grid (no date column)" in said
     monkeypatch.setattr("exp.pretrain_stage.TINY_BELOW_WINDOWS", 100)   # as if the table were large
     args = data_args(tmp_path / "1h.csv", pretrain_stage="auto")
     cfg, said = pretrain_stage_default(args, prepare(args))

@@ -443,3 +443,17 @@ def test_a_record_whose_train_period_covers_the_year_gets_no_season_warning(tmp_
     days = pd.date_range("2010-01-01", periods=1200, freq="D")
     warnings = prepared(tmp_path, daily(n=1200, obs=days.strftime("%Y-%m-%d"))).report.warnings
     assert not [w for w in warnings if "months no train window ends in" in w]
+
+
+def test_a_year_column_named_as_the_date_is_a_yearly_grid_and_plain_numbers_are_refused(tmp_path, capsys):
+    data = prepared(tmp_path, daily(n=120, Year=np.arange(1900, 2020)), "--date_col", "Year")
+    assert data.report.date_format == "years (YYYY)" and "calendar year" in data.report.time_step
+    assert str(pd.Timestamp(data.row_dates[0]).date()) == "1900-01-01"
+    # other numbers are not dates (pandas would read them as nanoseconds since 1970): one line, no run
+    frame = daily(n=120, code=np.arange(120) * 1.5)
+    frame.to_csv(tmp_path / "coded.csv", index=False)
+    argv = ["--root_path", str(tmp_path), "--data_path", "coded.csv", "--target_from", "rain", "--rain_threshold", "0",
+            "--seq_len", "8", "--input_token_len", "4", "--date_col", "code", "--checkpoints", str(tmp_path / "ck")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "column 'code' holds plain numbers (first: 0.0 on line 2), not dates" in err
